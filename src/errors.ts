@@ -1,0 +1,60 @@
+/**
+ * The error family of the HTTP API. Every failure a client can cause or
+ * observe is one of these; `app.onError` maps them to the contract's body
+ * `{"error":{"code","message"}}` (or a small HTML page for browsers).
+ * Anything else that reaches `onError` is a bug and answers a generic 500.
+ */
+export type ErrorCode =
+  | 'invalid_wall'
+  | 'invalid_body'
+  | 'invalid_author'
+  | 'invalid_json'
+  | 'invalid_next'
+  | 'invalid_cursor'
+  | 'invalid_limit'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not_found'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'rate_limited'
+  | 'unavailable'
+  | 'internal';
+
+const STATUS_OF: Record<ErrorCode, number> = {
+  invalid_wall: 400,
+  invalid_body: 400,
+  invalid_author: 400,
+  invalid_json: 400,
+  invalid_next: 400,
+  invalid_cursor: 400,
+  invalid_limit: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  unavailable: 503,
+  internal: 500,
+};
+
+export class ApiError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Extra response headers, e.g. `Retry-After` on 429 and 503. */
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = STATUS_OF[code];
+  }
+}
+
+/** 503 with the `Retry-After` the contract asks for. */
+export function unavailable(message: string, retryAfterSeconds = 1): ApiError {
+  return new ApiError('unavailable', message, { 'Retry-After': String(retryAfterSeconds) });
+}

@@ -1,0 +1,93 @@
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import type { AppDeps, AppEnv } from '../app.js';
+import { ApiError, unavailable } from '../errors.js';
+import type { ReadResult } from '../store/store.js';
+import { DEFAULT_WALL, parseWall } from '../wall.js';
+
+/** Events read per store call while replaying after a Last-Event-ID. */
+const REPLAY_PAGE_SIZE = 500;
+
+/** `retry:` sent first, jittered per connection so a restart does not bring every client back at once. */
+export function connectRetryMs(): number {
+  return 1000 + Math.floor(Math.random() * 2000);
+}
+
+/** The event streams: `/api/walls/{wall}/events` and `/api/events` for `main`. */
+export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
+  const { config, store, hub, metrics } = deps;
+  const routes = new Hono<AppEnv>();
+
+  /**
+   * One stream, as one sequence: subscribe → replay → live.
+   *
+   * The subscriber is registered with the hub *before* the replay is read:
+   * whatever is posted while the read is in flight is held by the hub, and
+   * `goLive` writes only what comes after the replay's last cursor. So no
+   * event falls between replay and live, and none is sent twice.
+   *
+   * Exits: the client goes away (the hub drops it on `close`), the server
+   * shuts down (`hub.shutdown`), the client is too slow (the hub evicts it),
+   * or the store fails mid-replay (the stream ends and the client replays
+   * from its last event on reconnect).
+   */
+  const stream = async (c: Context<AppEnv>, wall: string) => {
+    const after = c.req.header('Last-Event-ID') || c.req.query('lastEventId') || undefined;
+    const backlog = parseBacklog(c.req.query('backlog'), config.backlog, config.historySize);
+    if (deps.lifecycle.draining) throw unavailable('The server is restarting; reconnect in a moment.');
+    if (config.maxSubscribers !== undefined && hub.size >= config.maxSubscribers) {
+      throw unavailable('This server has as many streams open as it takes; try again shortly.', 5);
+    }
+    const subscriber = hub.open(wall, c.env.outgoing, connectRetryMs());
+    if (subscriber === undefined) throw unavailable('The connection is busy; reconnect.');
+    metrics.streamsOpened++;
+    try {
+      if (after === undefined) {
+        hub.replay(subscriber, await store.read(wall, { limit: backlog }), true);
+      } else {
+        metrics.replays++;
+        const limit = Math.max(REPLAY_PAGE_SIZE, backlog);
+        let page = await store.read(wall, { after, limit });
+        if (page.reset !== undefined) {
+          metrics.resets++;
+          hub.replay(subscriber, newest(page, backlog), true);
+        } else {
+          hub.replay(subscriber, page, false);
+          while (page.events.length === limit && subscriber.cursor !== undefined) {
+            page = await store.read(wall, { after: subscriber.cursor, limit });
+            hub.replay(subscriber, page, false);
+          }
+        }
+      }
+      hub.goLive(subscriber);
+    } catch (error) {
+      console.error(`wallcast: replay of ${wall} failed, closing the stream: ${String(error)}`);
+      hub.close(subscriber);
+    }
+    return RESPONSE_ALREADY_SENT;
+  };
+
+  routes.get('/walls/:wall/events', (c) => stream(c, parseWall(c.req.param('wall'))));
+  routes.get('/events', (c) => stream(c, DEFAULT_WALL));
+  return routes;
+}
+
+/**
+ * A reset replays the newest `backlog` messages, not the whole page read; the
+ * reset's `id:` then names the event just before the first one kept.
+ */
+function newest(page: ReadResult, backlog: number): ReadResult {
+  if (page.events.length <= backlog) return page;
+  const cut = page.events.length - backlog;
+  const start = page.events[cut - 1]?.cursor ?? page.start;
+  return { ...page, events: page.events.slice(cut), start };
+}
+
+function parseBacklog(raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  if (!/^\d{1,9}$/.test(raw)) {
+    throw new ApiError('invalid_limit', `"backlog" must be a whole number from 0 to ${max}.`);
+  }
+  return Math.min(Number(raw), max);
+}

@@ -1,0 +1,105 @@
+import type { Context } from 'hono';
+import { Hono } from 'hono';
+import type { AppDeps, AppEnv } from '../app.js';
+import { ApiError, unavailable } from '../errors.js';
+import { assertSameOrigin, parseNext } from '../http.js';
+import { createMessage, type Message, type NewMessage, validateAuthor, validateBody } from '../message.js';
+import { readPostFields } from '../post-body.js';
+import { RateLimiter } from '../rate-limit.js';
+import type { ReadResult } from '../store/store.js';
+import { DEFAULT_WALL, parseWall } from '../wall.js';
+
+/** Longest `after` worth looking up: no store's cursor is longer. */
+const MAX_CURSOR_CHARS = 64;
+
+/** Posting and reading messages: `/api/walls/{wall}/messages` and the `/api/messages` aliases for `main`. */
+export function messageRoutes(deps: AppDeps): Hono<AppEnv> {
+  const { config, store, metrics } = deps;
+  const limiter = config.rateLimit === undefined ? undefined : new RateLimiter(config.rateLimit);
+  const routes = new Hono<AppEnv>();
+
+  const post = async (c: Context<AppEnv>, wall: string) => {
+    if (config.publishToken !== undefined && !hasBearer(c, config.publishToken)) {
+      throw new ApiError('unauthorized', 'Posting needs "Authorization: Bearer <token>".');
+    }
+    const { fields, isForm } = await readPostFields(c, config.maxRequestBytes);
+    if (isForm) assertSameOrigin(c);
+    const body = validateBody(fields.body, config.maxBodyChars);
+    const author = validateAuthor(fields.author);
+    const next = isForm ? parseNext(fields.next) : undefined;
+    if (limiter !== undefined) {
+      const waitSeconds = limiter.take(c.env.incoming.socket.remoteAddress ?? '');
+      if (waitSeconds > 0) {
+        throw new ApiError('rate_limited', `Too many posts; try again in ${waitSeconds} s.`, {
+          'Retry-After': String(waitSeconds),
+        });
+      }
+    }
+    const message = await append(createMessage(wall, author, body));
+    if (next !== undefined) return c.redirect(next, 303);
+    c.header('Location', `/api/walls/${wall}/messages/${message.id}`);
+    return c.json(message, 201);
+  };
+
+  const append = async (draft: NewMessage): Promise<Message> => {
+    if (deps.lifecycle.draining) throw unavailable('The server is restarting; post again in a moment.');
+    try {
+      const message = await store.append(draft);
+      metrics.posts++;
+      return message;
+    } catch (error) {
+      metrics.postsRejected++;
+      if (error instanceof ApiError) throw error;
+      console.error(`wallcast: append to ${draft.wall} failed: ${String(error)}`);
+      throw unavailable('The message store is not available; nothing was posted. Try again shortly.');
+    }
+  };
+
+  const list = async (c: Context<AppEnv>, wall: string) => {
+    const limit = parseLimit(c.req.query('limit'), config.backlog || 50, config.historySize);
+    const after = c.req.query('after');
+    if (after !== undefined && (after.length > MAX_CURSOR_CHARS || /[\u0000-\u001f]/.test(after))) {
+      throw new ApiError('invalid_cursor', '"after" is not a cursor: use one this API returned.');
+    }
+    const page = await readOrUnavailable(store.read(wall, after === undefined ? { limit } : { after, limit }));
+    return c.json(pageBody(page));
+  };
+
+  routes.post('/walls/:wall/messages', (c) => post(c, parseWall(c.req.param('wall'))));
+  routes.post('/messages', (c) => post(c, DEFAULT_WALL));
+  routes.get('/walls/:wall/messages', (c) => list(c, parseWall(c.req.param('wall'))));
+  routes.get('/messages', (c) => list(c, DEFAULT_WALL));
+  routes.get('/walls/:wall/messages/:id', async (c) => {
+    const message = await readOrUnavailable(store.get(parseWall(c.req.param('wall')), c.req.param('id')));
+    if (message === undefined) throw new ApiError('not_found', 'There is no such message on this wall.');
+    return c.json(message);
+  });
+  return routes;
+}
+
+function pageBody(page: ReadResult) {
+  const messages = page.events.flatMap((event) => (event.type === 'message' ? [event.message] : []));
+  return { messages, cursor: page.events.at(-1)?.cursor ?? page.head, reset: page.reset !== undefined };
+}
+
+export function parseLimit(raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return Math.min(fallback, max);
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) {
+    throw new ApiError('invalid_limit', `"limit" must be a whole number from 1 to ${max}.`);
+  }
+  return Math.min(Number(raw), max);
+}
+
+export async function readOrUnavailable<T>(read: Promise<T>): Promise<T> {
+  try {
+    return await read;
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    console.error(`wallcast: store read failed: ${String(error)}`);
+    throw unavailable('The message store is not available. Try again shortly.');
+  }
+}
+
+function hasBearer(c: Context, token: string): boolean {
+  return c.req.header('Authorization') === `Bearer ${token}`;
+}

@@ -1,0 +1,117 @@
+import { type Message, type NewMessage, withCursor } from '../message.js';
+import { RingBuffer } from '../ring-buffer.js';
+import type { EventListener, MessageStore, ReadQuery, ReadResult, ResetReason, WallEvent } from './store.js';
+
+/** Cursor `{epoch}-{seq}`: seq counts a wall's events from 1, densely. */
+const CURSOR = /^([0-9a-z]{1,16})-(0|[1-9][0-9]{0,15})$/;
+
+interface WallLog {
+  /** Seq of the newest event; 0 while the wall has none. */
+  seq: number;
+  events: RingBuffer<WallEvent>;
+  byId: Map<string, Message>;
+}
+
+/**
+ * Keeps each wall's newest events in a ring buffer, in this process only.
+ * Seqs are dense, so the position of a cursor is one subtraction. The epoch
+ * is new at every start: cursors from before a restart are answered with a
+ * reset, as their events are gone.
+ */
+export class MemoryStore implements MessageStore {
+  readonly epoch = (Date.now().toString(36) + Math.floor(Math.random() * 36 ** 4).toString(36)).slice(-12);
+  readonly #walls = new Map<string, WallLog>();
+  readonly #listeners: EventListener[] = [];
+
+  constructor(readonly historySize: number) {}
+
+  async append(draft: NewMessage): Promise<Message> {
+    let log = this.#walls.get(draft.wall);
+    if (log === undefined) {
+      log = { seq: 0, events: new RingBuffer(this.historySize), byId: new Map() };
+      this.#walls.set(draft.wall, log);
+    }
+    log.seq++;
+    const message = withCursor(draft, this.#cursor(log.seq));
+    const event: WallEvent = { type: 'message', cursor: message.cursor, message };
+    const evicted = log.events.push(event);
+    if (evicted?.type === 'message') log.byId.delete(evicted.message.id);
+    log.byId.set(message.id, message);
+    for (const listener of this.#listeners) listener(draft.wall, event);
+    return message;
+  }
+
+  async read(wall: string, query: ReadQuery): Promise<ReadResult> {
+    const log = this.#walls.get(wall);
+    const headSeq = log?.seq ?? 0;
+    const length = log?.events.length ?? 0;
+    const firstSeq = headSeq - length + 1;
+    const head = this.#cursor(headSeq);
+    let reset: ResetReason | undefined;
+    if (query.after !== undefined) {
+      const position = this.#position(query.after, firstSeq, headSeq);
+      if (typeof position === 'number') {
+        const from = position - firstSeq + 1;
+        const events = log?.events.slice(from, from + query.limit) ?? [];
+        return { events, head, start: query.after };
+      }
+      reset = position.reset;
+    }
+    const events = log === undefined ? [] : newestMessages(log.events, query.limit);
+    const start = events[0] === undefined ? head : this.#before(events[0].cursor);
+    return reset === undefined ? { events, head, start } : { events, head, start, reset };
+  }
+
+  async get(wall: string, id: string): Promise<Message | undefined> {
+    return this.#walls.get(wall)?.byId.get(id);
+  }
+
+  compareCursors(a: string, b: string): number {
+    return seqOf(a) - seqOf(b);
+  }
+
+  onEvent(listener: EventListener): void {
+    this.#listeners.push(listener);
+  }
+
+  async isReady(): Promise<boolean> {
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.#listeners.length = 0;
+  }
+
+  #cursor(seq: number): string {
+    return `${this.epoch}-${seq}`;
+  }
+
+  #before(cursor: string): string {
+    return this.#cursor(seqOf(cursor) - 1);
+  }
+
+  /** The seq a cursor names, or why it cannot be resumed. */
+  #position(cursor: string, firstSeq: number, headSeq: number): number | { reset: ResetReason } {
+    const match = CURSOR.exec(cursor);
+    if (match === null) return { reset: 'malformed' };
+    if (match[1] !== this.epoch) return { reset: 'epoch' };
+    const seq = Number(match[2]);
+    if (seq > headSeq) return { reset: 'unknown' };
+    if (seq < firstSeq - 1) return { reset: 'trimmed' };
+    return seq;
+  }
+}
+
+/** Walks back from the newest event: a fresh reader costs `limit`, not the history. */
+function newestMessages(events: RingBuffer<WallEvent>, limit: number): WallEvent[] {
+  const newest: WallEvent[] = [];
+  for (let i = events.length - 1; i >= 0 && newest.length < limit; i--) {
+    const event = events.at(i);
+    if (event?.type === 'message') newest.push(event);
+  }
+  return newest.reverse();
+}
+
+function seqOf(cursor: string): number {
+  return Number(cursor.slice(cursor.lastIndexOf('-') + 1));
+}

@@ -1,0 +1,95 @@
+/**
+ * The MessageStore contract: what every store guarantees, stated once.
+ *
+ * A store keeps, per wall, an append-only log of events. Today an event is a
+ * posted message; the log is shaped for moderation too (a `delete` event
+ * with a cursor of its own), so that a stream that replays past a deletion
+ * sees it.
+ *
+ * ## Cursors
+ * - A cursor is an opaque string naming a position in one wall's log: at
+ *   most 64 characters, never CR, LF or NUL (it is the SSE `id:` field).
+ * - Cursors of one wall are strictly increasing in append order, as judged
+ *   by `compareCursors`. Callers never parse them.
+ * - Every wall has a head: the cursor of its newest event, or, while it has
+ *   none, a cursor naming "before the first event" (still a valid `after`).
+ * - A cursor carries what the store needs to tell whether it can still be
+ *   resumed. It cannot when it is malformed, from another wall's numbering,
+ *   ahead of the head, from an earlier epoch (a memory store that restarted
+ *   lost the events it named), or older than what trimming kept: resuming it
+ *   would silently skip events. Such reads report `reset` and never guess.
+ *
+ * ## Reading
+ * - `read(wall, {after})`: the events strictly after `after`, oldest first,
+ *   at most `limit` of them. Message events and delete events both count.
+ * - `read(wall, {})`: the newest `limit` messages, oldest first; delete
+ *   events are left out because a fresh reader has nothing to delete.
+ * - `start` is a cursor from which `read({after: start})` yields `events[0]`
+ *   first; after a reset it is what a client may resume from.
+ * - Finding the position of `after` never scans the history linearly.
+ *
+ * ## Appending and the live feed
+ * - `append` resolves only once the message is as durable as the store can
+ *   make it (committed to SQLite, acknowledged by Redis); a caller may then
+ *   answer `201`. It rejects with `unavailable` when the store is down, and a
+ *   rejected append was not stored.
+ * - Every appended event, from this process or (for shared stores) any
+ *   other, is passed exactly once to the `onEvent` listeners, per wall in
+ *   cursor order. A listener runs synchronously and must not throw.
+ *
+ * ## History
+ * - Each wall keeps at least its newest `historySize` messages. Older ones
+ *   may be trimmed at any time, and cursors before them stop resuming.
+ */
+import type { Message, NewMessage } from '../message.js';
+
+export type WallEvent =
+  | { readonly type: 'message'; readonly cursor: string; readonly message: Message }
+  | { readonly type: 'delete'; readonly cursor: string; readonly id: string };
+
+/** Why a cursor could not be resumed; sent to clients in `event: reset`. */
+export type ResetReason =
+  /** Not a cursor this store could have produced. */
+  | 'malformed'
+  /** Well-formed but ahead of the head, or of another numbering. */
+  | 'unknown'
+  /** Events after it were trimmed from the history. */
+  | 'trimmed'
+  /** From before the store lost its history (a restarted memory store). */
+  | 'epoch';
+
+export interface ReadQuery {
+  /** Resume strictly after this cursor; absent: the newest messages. */
+  after?: string;
+  /** At most this many events (≥ 1). */
+  limit: number;
+}
+
+export interface ReadResult {
+  /** Oldest first. */
+  events: WallEvent[];
+  /** The wall's head when the read was made. */
+  head: string;
+  /** Resuming after `start` yields `events[0]` first (or nothing, at the head). */
+  start: string;
+  /** Set when `after` could not be resumed; `events` are then the newest. */
+  reset?: ResetReason;
+}
+
+export type EventListener = (wall: string, event: WallEvent) => void;
+
+export interface MessageStore {
+  /** Stores a message, gives it its cursor, feeds it to the listeners. */
+  append(message: NewMessage): Promise<Message>;
+  read(wall: string, query: ReadQuery): Promise<ReadResult>;
+  /** A message still in the history, by id. */
+  get(wall: string, id: string): Promise<Message | undefined>;
+  /** Negative, zero or positive, as `a` is before, at or after `b` (same wall). */
+  compareCursors(a: string, b: string): number;
+  /** Subscribes to the live feed of every wall. */
+  onEvent(listener: EventListener): void;
+  /** Whether the store answers now (for `/readyz`). */
+  isReady(): Promise<boolean>;
+  /** Flushes and releases everything; the store is unusable afterwards. */
+  close(): Promise<void>;
+}
