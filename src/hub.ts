@@ -169,6 +169,11 @@ export class Hub {
     this.#remove(subscriber);
   }
 
+  /** Drops every stream; each client reconnects and replays from its cursor. */
+  disconnectAll(): void {
+    for (const fanout of this.#walls.values()) for (const subscriber of fanout.subscribers) this.close(subscriber);
+  }
+
   /**
    * Graceful end of every stream: a short `retry:` so clients come back soon
    * (to another instance, or to this one restarted), then the end of the

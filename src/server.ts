@@ -29,6 +29,10 @@ export async function startServer(config: Config, store?: MessageStore): Promise
     compareCursors: (a, b) => theStore.compareCursors(a, b),
   });
   theStore.onEvent((wall, event) => hub.publish(wall, event));
+  theStore.onFeedLost?.(() => {
+    console.error('wallcast: the live feed lost events while cut off; restarting every stream');
+    hub.disconnectAll();
+  });
   const deps: AppDeps = { config, store: theStore, hub, metrics: new Metrics(), lifecycle: { draining: false } };
   const app = createApp(deps);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;

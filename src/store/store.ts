@@ -88,6 +88,13 @@ export interface MessageStore {
   compareCursors(a: string, b: string): number;
   /** Subscribes to the live feed of every wall. */
   onEvent(listener: EventListener): void;
+  /**
+   * Subscribes to feed loss: a shared store's feed moved on past events this
+   * process never received (it was cut off too long). Every open stream must
+   * then be restarted, so that its client replays from its own cursor.
+   * Stores whose feed cannot lose events never call it.
+   */
+  onFeedLost?(listener: () => void): void;
   /** Whether the store answers now (for `/readyz`). */
   isReady(): Promise<boolean>;
   /** Flushes and releases everything; the store is unusable afterwards. */

@@ -1,0 +1,148 @@
+/**
+ * The MessageStore contract (src/store/store.ts) as one suite, run against
+ * every store. A store passes it or it is not a store.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMessage } from '../src/message.js';
+import type { MessageStore, WallEvent } from '../src/store/store.js';
+import { until } from './helpers.js';
+
+export interface StoreFixture {
+  store: MessageStore;
+  /** Releases the store and deletes everything it wrote. */
+  destroy(): Promise<void>;
+}
+
+/** Makes a fresh, empty store keeping `historySize` messages per wall. */
+export type StoreFactory = (historySize: number) => Promise<StoreFixture>;
+
+/** Upper bound of rows a store keeps above historySize before trimming (SQLite, Redis: 100). */
+const TRIM_SLACK_MAX = 100;
+
+export function describeStoreContract(name: string, factory: StoreFactory): void {
+  describe(`MessageStore contract: ${name}`, () => {
+    let fixture: StoreFixture;
+    let store: MessageStore;
+    let feed: { wall: string; event: WallEvent }[];
+
+    beforeEach(async () => {
+      fixture = await factory(20);
+      store = fixture.store;
+      feed = [];
+      store.onEvent((wall, event) => feed.push({ wall, event }));
+    });
+    afterEach(async () => {
+      await fixture.destroy();
+    });
+
+    const post = (wall: string, body: string) => store.append(createMessage(wall, 'tester', body));
+
+    it('appends messages with strictly increasing cursors and finds them by id', async () => {
+      const a = await post('w1', 'one');
+      const b = await post('w1', 'two');
+      expect(store.compareCursors(a.cursor, b.cursor)).toBeLessThan(0);
+      expect(store.compareCursors(b.cursor, a.cursor)).toBeGreaterThan(0);
+      expect(store.compareCursors(a.cursor, a.cursor)).toBe(0);
+      expect(a.cursor.length).toBeLessThanOrEqual(64);
+      expect(a.cursor).not.toMatch(/[\r\n\0]/);
+      expect(await store.get('w1', a.id)).toEqual(a);
+      expect(await store.get('w2', a.id)).toBeUndefined();
+      expect(await store.get('w1', 'nope')).toBeUndefined();
+    });
+
+    it('reads the newest messages oldest first, with the head as cursor', async () => {
+      const posted = [];
+      for (let i = 0; i < 5; i++) posted.push(await post('w', `m${i}`));
+      const page = await store.read('w', { limit: 3 });
+      expect(page.reset).toBeUndefined();
+      expect(page.events.map((e) => e.cursor)).toEqual(posted.slice(2).map((m) => m.cursor));
+      expect(page.head).toBe(posted[4]?.cursor);
+    });
+
+    it('reads forward after a cursor in pages, and nothing after the head', async () => {
+      const posted = [];
+      for (let i = 0; i < 7; i++) posted.push(await post('w', `m${i}`));
+      const first = await store.read('w', { after: posted[1]?.cursor, limit: 3 });
+      expect(first.reset).toBeUndefined();
+      expect(first.events.map((e) => e.cursor)).toEqual(posted.slice(2, 5).map((m) => m.cursor));
+      const second = await store.read('w', { after: first.events.at(-1)?.cursor, limit: 3 });
+      expect(second.events.map((e) => e.cursor)).toEqual(posted.slice(5).map((m) => m.cursor));
+      const end = await store.read('w', { after: posted[6]?.cursor, limit: 3 });
+      expect(end.events).toEqual([]);
+      expect(end.reset).toBeUndefined();
+    });
+
+    it('gives an empty wall a head cursor that resumes without a reset', async () => {
+      const empty = await store.read('fresh', { limit: 10 });
+      expect(empty.events).toEqual([]);
+      const later = await post('fresh', 'first');
+      const resumed = await store.read('fresh', { after: empty.head, limit: 10 });
+      expect(resumed.reset).toBeUndefined();
+      expect(resumed.events.map((e) => e.cursor)).toEqual([later.cursor]);
+    });
+
+    it('names a start cursor that resumes at the first event returned', async () => {
+      for (let i = 0; i < 6; i++) await post('w', `m${i}`);
+      const newest = await store.read('w', { limit: 2 });
+      const again = await store.read('w', { after: newest.start, limit: 2 });
+      expect(again.reset).toBeUndefined();
+      expect(again.events.map((e) => e.cursor)).toEqual(newest.events.map((e) => e.cursor));
+    });
+
+    it('answers malformed and unknown cursors with a reset and the newest messages', async () => {
+      const posted = [];
+      for (let i = 0; i < 3; i++) posted.push(await post('w', `m${i}`));
+      const malformed = await store.read('w', { after: 'not a cursor', limit: 2 });
+      expect(malformed.reset).toBe('malformed');
+      expect(malformed.events.map((e) => e.cursor)).toEqual(posted.slice(1).map((m) => m.cursor));
+      const other = await post('elsewhere', 'x');
+      const ahead = await store.read('w', { after: bump(other.cursor), limit: 2 });
+      expect(ahead.reset).toBeDefined();
+      const fromStart = await store.read('w', { after: ahead.start, limit: 10 });
+      expect(fromStart.reset).toBeUndefined();
+      expect(fromStart.events.map((e) => e.cursor)).toEqual(ahead.events.map((e) => e.cursor));
+    });
+
+    it('keeps at least historySize messages and resets cursors older than what it kept', async () => {
+      const posted = [];
+      for (let i = 0; i < 20 + TRIM_SLACK_MAX + 5; i++) posted.push(await post('w', `m${i}`));
+      const newest = await store.read('w', { limit: 20 });
+      expect(newest.events.map((e) => e.cursor)).toEqual(posted.slice(-20).map((m) => m.cursor));
+      const stale = await store.read('w', { after: posted[0]?.cursor, limit: 5 });
+      expect(stale.reset).toBe('trimmed');
+      const kept = await store.read('w', { after: posted.at(-21)?.cursor, limit: 100 });
+      expect(kept.reset).toBeUndefined();
+      expect(kept.events.map((e) => e.cursor)).toEqual(posted.slice(-20).map((m) => m.cursor));
+    });
+
+    it('keeps walls apart', async () => {
+      await post('a', 'for a');
+      await post('b', 'for b');
+      const a = await store.read('a', { limit: 10 });
+      expect(a.events.map((e) => (e.type === 'message' ? e.message.body : ''))).toEqual(['for a']);
+    });
+
+    it('feeds every append to the listeners once, in cursor order per wall', async () => {
+      const posted = await Promise.all(Array.from({ length: 40 }, (_, i) => post(i % 2 ? 'odd' : 'even', `m${i}`)));
+      await until('all 40 events fed', 5000, () => feed.length >= 40);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(feed).toHaveLength(40);
+      for (const wall of ['odd', 'even']) {
+        const cursors = feed.filter((f) => f.wall === wall).map((f) => f.event.cursor);
+        const sorted = [...cursors].sort((x, y) => store.compareCursors(x, y));
+        expect(cursors).toEqual(sorted);
+        expect(new Set(cursors).size).toBe(20);
+      }
+      expect(new Set(feed.map((f) => f.event.cursor))).toEqual(new Set(posted.map((m) => m.cursor)));
+    });
+
+    it('answers ready', async () => {
+      expect(await store.isReady()).toBe(true);
+    });
+  });
+}
+
+/** A well-formed cursor far ahead of `cursor` in the same numbering. */
+function bump(cursor: string): string {
+  return cursor.replace(/(\d+)$/, (digits) => String(Number(digits) + 1_000_000));
+}

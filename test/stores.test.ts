@@ -1,0 +1,84 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { nanoid } from 'nanoid';
+import { describe, expect, it } from 'vitest';
+import { createMessage } from '../src/message.js';
+import { MemoryStore } from '../src/store/memory-store.js';
+import { RedisStreamStore } from '../src/store/redis-store.js';
+import { SqliteStore } from '../src/store/sqlite-store.js';
+import { redisUrl } from './helpers.js';
+import { describeStoreContract } from './store-contract.js';
+
+describeStoreContract('MemoryStore', async (history) => {
+  const store = new MemoryStore(history);
+  return { store, destroy: () => store.close() };
+});
+
+describeStoreContract('SqliteStore', async (history) => {
+  const dir = mkdtempSync(join(tmpdir(), 'wallcast-sqlite-'));
+  const store = new SqliteStore(join(dir, 'nested', 'wall.db'), history);
+  return {
+    store,
+    destroy: async () => {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0');
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  await redis.quit();
+}
+
+describeStoreContract('RedisStreamStore', async (history) => {
+  const prefix = `wallcast-test-${nanoid(8)}:`;
+  const store = await RedisStreamStore.open(redisUrl(prefix), history);
+  return {
+    store,
+    destroy: async () => {
+      await store.close();
+      await deleteRedisPrefix(prefix);
+    },
+  };
+});
+
+describe('SqliteStore across restarts', () => {
+  it('resumes a cursor from before the restart exactly, and never reuses a cursor', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wallcast-sqlite-'));
+    const path = join(dir, 'wall.db');
+    try {
+      const first = new SqliteStore(path, 50);
+      const before = await first.append(createMessage('w', '', 'before'));
+      await first.close();
+      const second = new SqliteStore(path, 50);
+      const after = await second.append(createMessage('w', '', 'after'));
+      expect(second.compareCursors(after.cursor, before.cursor)).toBeGreaterThan(0);
+      const resumed = await second.read('w', { after: before.cursor, limit: 10 });
+      expect(resumed.reset).toBeUndefined();
+      expect(resumed.events.map((e) => e.cursor)).toEqual([after.cursor]);
+      await second.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('MemoryStore across restarts', () => {
+  it('answers a cursor of an earlier process with an epoch reset', async () => {
+    const first = new MemoryStore(10);
+    const old = await first.append(createMessage('w', '', 'gone'));
+    const second = new MemoryStore(10);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    const page = await second.read('w', { after: old.cursor, limit: 10 });
+    expect(page.reset).toBe('epoch');
+  });
+});
