@@ -121,7 +121,8 @@ export function loadConfig(env: Source = process.env, argv: readonly string[] = 
     );
   }
   const historySize = integer('WALLCAST_HISTORY', 1000, 1, 1_000_000);
-  const backlog = integer('WALLCAST_BACKLOG', 50, 0, 1_000_000);
+  // The default backlog shrinks with a small history; an explicit one may not exceed it.
+  const backlog = integer('WALLCAST_BACKLOG', Math.min(50, historySize), 0, 1_000_000);
   if (backlog > historySize) {
     throw new ConfigError(`WALLCAST_BACKLOG=${backlog} is more than WALLCAST_HISTORY=${historySize}`);
   }

@@ -1,0 +1,291 @@
+import { spawn } from 'node:child_process';
+import net from 'node:net';
+import { EventSource } from 'eventsource';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Message } from '../../src/message.js';
+import type { RunningServer } from '../../src/server.js';
+import { MemoryStore } from '../../src/store/memory-store.js';
+import { getJson, postJson, RawSse, startTestServer, until, within } from '../helpers.js';
+
+describe('event streams', () => {
+  let server: RunningServer;
+  let base: string;
+  beforeAll(async () => {
+    server = await startTestServer({ WALLCAST_HISTORY: '200', WALLCAST_BACKLOG: '3' });
+    base = server.url;
+  });
+  afterAll(() => server.close());
+
+  const post = async (wall: string, body: string): Promise<Message> => {
+    const { status, json } = await postJson(base, `/api/walls/${wall}/messages`, { body });
+    expect(status).toBe(201);
+    return json;
+  };
+
+  it('flushes the headers and a jittered retry at once, then the head id on an empty wall', async () => {
+    const sse = new RawSse(`${base}/api/walls/empty/events`);
+    await within('headers before any message', 2000, sse.opened);
+    expect(sse.status).toBe(200);
+    expect(sse.headers['content-type']).toBe('text/event-stream; charset=utf-8');
+    expect(sse.headers['cache-control']).toBe('no-cache, no-transform');
+    expect(sse.headers['x-accel-buffering']).toBe('no');
+    await sse.waitFor('retry and id-only head', (s) => s.frames.length >= 2);
+    const [retry, head] = sse.frames;
+    expect(retry?.retry).toBeGreaterThanOrEqual(1000);
+    expect(retry?.retry).toBeLessThanOrEqual(5000);
+    expect(head).toEqual({ id: (await getJson(base, '/api/walls/empty/messages')).json.cursor });
+    sse.close();
+  });
+
+  it('delivers a post live with its cursor as id and the message JSON on one data line', async () => {
+    const sse = new RawSse(`${base}/api/walls/live/events`);
+    await sse.waitFor('head id', (s) => s.frames.some((f) => f.id !== undefined));
+    const message = await post('live', 'line one\nline two');
+    await sse.waitForMessages(1, 'live message');
+    const frame = sse.frames.find((f) => f.data !== undefined);
+    expect(frame).toEqual({ id: message.cursor, data: JSON.stringify(message) });
+    sse.close();
+  });
+
+  it('starts with the newest backlog messages, or none with backlog=0', async () => {
+    const posted = [];
+    for (let i = 0; i < 5; i++) posted.push(await post('backlog', `b${i}`));
+    const byDefault = new RawSse(`${base}/api/walls/backlog/events`);
+    await byDefault.waitForMessages(3, 'default backlog of 3');
+    expect(byDefault.messages().map((m) => m.body)).toEqual(['b2', 'b3', 'b4']);
+    const two = new RawSse(`${base}/api/walls/backlog/events?backlog=1`);
+    await two.waitForMessages(1, 'backlog=1');
+    const none = new RawSse(`${base}/api/walls/backlog/events?backlog=0`);
+    await none.waitFor('head id', (s) => s.frames.some((f) => f.id !== undefined));
+    expect(none.frames.find((f) => f.id !== undefined)).toEqual({ id: posted[4]?.cursor });
+    const next = await post('backlog', 'b5');
+    await none.waitForMessages(1, 'live after backlog=0');
+    expect(none.messages().map((m) => m.id)).toEqual([next.id]);
+    await two.waitForMessages(2, 'live after backlog=1');
+    expect(two.messages().map((m) => m.body)).toEqual(['b4', 'b5']);
+    for (const s of [byDefault, two, none]) s.close();
+  });
+
+  it('resumes after Last-Event-ID, and after lastEventId when there is no header; the header wins', async () => {
+    const posted = [];
+    for (let i = 0; i < 4; i++) posted.push(await post('resume', `r${i}`));
+    const byHeader = new RawSse(`${base}/api/walls/resume/events`, { 'Last-Event-ID': posted[1]?.cursor as string });
+    await byHeader.waitForMessages(2, 'replay by header');
+    expect(byHeader.messages().map((m) => m.body)).toEqual(['r2', 'r3']);
+    const byQuery = new RawSse(`${base}/api/walls/resume/events?lastEventId=${posted[2]?.cursor}`);
+    await byQuery.waitForMessages(1, 'replay by query');
+    expect(byQuery.messages().map((m) => m.body)).toEqual(['r3']);
+    const both = new RawSse(`${base}/api/walls/resume/events?lastEventId=${posted[0]?.cursor}`, {
+      'Last-Event-ID': posted[2]?.cursor as string,
+    });
+    await both.waitForMessages(1, 'header over query');
+    await post('resume', 'r4');
+    await both.waitForMessages(2, 'live after replay');
+    expect(both.messages().map((m) => m.body)).toEqual(['r3', 'r4']);
+    for (const s of [byHeader, byQuery, both]) s.close();
+  });
+
+  it('answers an unknown cursor with a reset event whose id resumes the backlog that follows', async () => {
+    for (let i = 0; i < 5; i++) await post('reset', `x${i}`);
+    const sse = new RawSse(`${base}/api/walls/reset/events`, { 'Last-Event-ID': 'garbage' });
+    await sse.waitForMessages(3, 'backlog after reset');
+    const reset = sse.frames.find((f) => f.event === 'reset');
+    expect(JSON.parse(reset?.data as string)).toEqual({ reason: 'malformed' });
+    expect(sse.messages().map((m) => m.body)).toEqual(['x2', 'x3', 'x4']);
+    const again = new RawSse(`${base}/api/walls/reset/events`, { 'Last-Event-ID': reset?.id as string });
+    await again.waitForMessages(3, 'resume from the reset id');
+    expect(again.messages().map((m) => m.body)).toEqual(['x2', 'x3', 'x4']);
+    expect(again.frames.some((f) => f.event === 'reset')).toBe(false);
+    sse.close();
+    again.close();
+  });
+
+  it('answers a cursor from before a memory-store restart with a reset', async () => {
+    const old = await post('restart', 'before');
+    const restarted = await startTestServer({}, new MemoryStore(100));
+    try {
+      const sse = new RawSse(`${restarted.url}/api/walls/restart/events`, { 'Last-Event-ID': old.cursor });
+      await sse.waitFor('reset', (s) => s.frames.some((f) => f.event === 'reset'));
+      expect(JSON.parse(sse.frames.find((f) => f.event === 'reset')?.data as string)).toEqual({ reason: 'epoch' });
+      sse.close();
+    } finally {
+      await restarted.close();
+    }
+  });
+
+  it('keeps walls apart', async () => {
+    const a = new RawSse(`${base}/api/walls/iso-a/events`);
+    const b = new RawSse(`${base}/api/walls/iso-b/events`);
+    await a.waitFor('a open', (s) => s.frames.length >= 2);
+    await b.waitFor('b open', (s) => s.frames.length >= 2);
+    await post('iso-a', 'for a');
+    await post('iso-b', 'for b');
+    await a.waitForMessages(1, 'a gets its message');
+    await b.waitForMessages(1, 'b gets its message');
+    expect(a.messages().map((m) => m.body)).toEqual(['for a']);
+    expect(b.messages().map((m) => m.body)).toEqual(['for b']);
+    a.close();
+    b.close();
+  });
+
+  it('gives every subscriber every message exactly once, in one order, under concurrent posters', async () => {
+    const subscribers = Array.from({ length: 25 }, () => new RawSse(`${base}/api/walls/busy/events?backlog=0`));
+    for (const s of subscribers) await s.waitFor('open', (x) => x.frames.length >= 2);
+    const posters = Array.from({ length: 10 }, async (_, p) => {
+      for (let i = 0; i < 20; i++) await post('busy', `p${p}-${i}`);
+    });
+    await Promise.all(posters);
+    for (const s of subscribers) await s.waitForMessages(200, 'all 200 messages');
+    const order = subscribers[0]?.messages().map((m) => m.id);
+    expect(new Set(order).size).toBe(200);
+    for (const s of subscribers) expect(s.messages().map((m) => m.id)).toEqual(order);
+    const stored = (await getJson(base, '/api/walls/busy/messages?limit=200')).json.messages.map((m: Message) => m.id);
+    expect(order).toEqual(stored);
+    for (const s of subscribers) s.close();
+  });
+
+  it('has no gap and no duplicate between replay and live while posts are in flight', async () => {
+    const first = await post('flight', 'start');
+    let posting = true;
+    const poster = (async () => {
+      for (let i = 0; posting && i < 2000; i++) await post('flight', `f${i}`);
+    })();
+    const clients: RawSse[] = [];
+    for (let i = 0; i < 30; i++) {
+      clients.push(new RawSse(`${base}/api/walls/flight/events`, { 'Last-Event-ID': first.cursor }));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    posting = false;
+    await poster;
+    const all = (await getJson(base, '/api/walls/flight/messages?limit=200')).json.messages as Message[];
+    const expected = all.slice(1).map((m) => m.id);
+    for (const c of clients) {
+      await c.waitForMessages(expected.length, 'caught up');
+      expect(c.messages().map((m) => m.id)).toEqual(expected);
+      c.close();
+    }
+  });
+
+  it('sends a heartbeat comment only while the stream is idle', async () => {
+    const fast = await startTestServer({ WALLCAST_HEARTBEAT_MS: '150' });
+    try {
+      const idle = new RawSse(`${fast.url}/api/walls/hb/events`);
+      await idle.waitFor('a ping while idle', (s) => s.frames.some((f) => f.comment === 'ping'), 2000);
+      const busy = new RawSse(`${fast.url}/api/walls/hb-busy/events`);
+      await busy.waitFor('open', (s) => s.frames.length >= 2);
+      const pingsBefore = busy.frames.filter((f) => f.comment === 'ping').length;
+      for (let i = 0; i < 12; i++) {
+        await postJson(fast.url, '/api/walls/hb-busy/messages', { body: `tick ${i}` });
+        await new Promise((resolve) => setTimeout(resolve, 40));
+      }
+      await busy.waitForMessages(12, 'ticks');
+      expect(busy.frames.filter((f) => f.comment === 'ping').length).toBe(pingsBefore);
+      idle.close();
+      busy.close();
+    } finally {
+      await fast.close();
+    }
+  });
+
+  it('disconnects a client that stopped reading while the others keep receiving', async () => {
+    const small = await startTestServer({ WALLCAST_SLOW_CLIENT_BYTES: '65536' });
+    try {
+      const url = new URL(`${small.url}/api/walls/slow/events?backlog=0`);
+      const stalled = net.connect(Number(url.port), url.hostname);
+      stalled.write(`GET ${url.pathname}${url.search} HTTP/1.1\r\nHost: ${url.host}\r\n\r\n`);
+      let stalledClosed = false;
+      stalled.on('close', () => {
+        stalledClosed = true;
+      });
+      stalled.once('data', () => stalled.pause());
+      const reader = new RawSse(`${small.url}/api/walls/slow/events?backlog=0`);
+      await reader.waitFor('open', (s) => s.frames.length >= 2);
+      await until('stalled client subscribed', 2000, () => small.deps.hub.size === 2);
+      const body = 'y'.repeat(2000);
+      let sent = 0;
+      while (!stalledClosed && sent < 6000) {
+        await Promise.all(Array.from({ length: 20 }, () => postJson(small.url, '/api/walls/slow/messages', { body })));
+        sent += 20;
+      }
+      await until('stalled client evicted', 5000, () => small.deps.hub.stats().slowDisconnects === 1);
+      await reader.waitForMessages(sent, 'the reading client gets everything', 10000);
+      expect(small.deps.hub.size).toBe(1);
+      reader.close();
+      stalled.destroy();
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('leaves no subscriber behind after thousands of connect/disconnect cycles', async () => {
+    const churn = await startTestServer();
+    try {
+      const rounds = 20;
+      const perRound = 100;
+      for (let r = 0; r < rounds; r++) {
+        const batch = Array.from({ length: perRound }, () => new RawSse(`${churn.url}/api/walls/churn/events`));
+        await Promise.all(batch.map((s) => s.waitFor('open', (x) => x.frames.length >= 2)));
+        expect(churn.deps.hub.size).toBeGreaterThanOrEqual(perRound);
+        for (const s of batch) s.close();
+      }
+      await until('every subscriber removed', 5000, () => churn.deps.hub.size === 0);
+      const metrics = await (await fetch(`${churn.url}/metrics`)).text();
+      expect(metrics).toMatch(/^wallcast_subscribers 0$/m);
+      expect(metrics).toMatch(/^wallcast_streams_opened_total 2000$/m);
+    } finally {
+      await churn.close();
+    }
+  });
+
+  it('lets the eventsource client reconnect and resume exactly what it missed', async () => {
+    const seen: string[] = [];
+    const source = new EventSource(`${base}/api/walls/es/events`);
+    const opened = () =>
+      new Promise<void>((resolve) => source.addEventListener('open', () => resolve(), { once: true }));
+    source.addEventListener('message', (event) => seen.push(JSON.parse(event.data).body));
+    await within('first open', 3000, opened());
+    await post('es', 'before drop');
+    await until('first message', 3000, () => seen.length === 1);
+    const reopened = opened();
+    server.deps.hub.disconnectAll();
+    await post('es', 'while away 1');
+    await post('es', 'while away 2');
+    await within('reconnect', 8000, reopened);
+    await post('es', 'after return');
+    await until('all four', 5000, () => seen.length >= 4);
+    expect(seen).toEqual(['before drop', 'while away 1', 'while away 2', 'after return']);
+    source.close();
+  });
+
+  it('streams to curl -N, the real command-line client', async () => {
+    const curl = spawn('curl', ['-sN', `${base}/api/walls/curl/events`]);
+    let out = '';
+    curl.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    try {
+      await until('curl connected', 3000, () => out.includes('retry:'));
+      const message = await post('curl', 'hello curl');
+      await until('curl got the message', 3000, () => out.includes('hello curl'));
+      expect(out).toContain(`id: ${message.cursor}\ndata: ${JSON.stringify(message)}\n\n`);
+    } finally {
+      curl.kill();
+    }
+  });
+
+  it('refuses streams past the subscriber cap with 503 and Retry-After', async () => {
+    const capped = await startTestServer({ WALLCAST_MAX_SUBSCRIBERS: '1' });
+    try {
+      const first = new RawSse(`${capped.url}/api/events`);
+      await first.waitFor('open', (s) => s.frames.length >= 1);
+      const res = await fetch(`${capped.url}/api/events`);
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBeTruthy();
+      expect((await res.json()).error.code).toBe('unavailable');
+      first.close();
+    } finally {
+      await capped.close();
+    }
+  });
+});
