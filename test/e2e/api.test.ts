@@ -119,11 +119,12 @@ describe('posting and reading over HTTP', () => {
   });
 
   it('refuses cross-site form posts', async () => {
-    for (const headers of [
+    const crossSite: Record<string, string>[] = [
       { Origin: 'https://evil.example' },
       { 'Sec-Fetch-Site': 'cross-site' },
       { Origin: 'null' },
-    ]) {
+    ];
+    for (const headers of crossSite) {
       const res = await fetch(`${base}/api/messages`, {
         method: 'POST',
         headers,
