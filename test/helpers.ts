@@ -48,7 +48,7 @@ export class RawSse {
   status = 0;
   headers: http.IncomingHttpHeaders = {};
   closed = false;
-  readonly #request: http.ClientRequest;
+  #request!: http.ClientRequest;
   #buffer = '';
   #waiters: (() => void)[] = [];
   readonly opened: Promise<void>;
