@@ -1,5 +1,6 @@
 /** Test plumbing: a real server on port 0, a raw SSE reader, deadlines with labels. */
 import http from 'node:http';
+import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { type RunningServer, startServer } from '../src/server.js';
 import type { MessageStore } from '../src/store/store.js';
@@ -164,4 +165,16 @@ export async function getJson(base: string, path: string): Promise<{ status: num
 export function redisUrl(prefix: string): string {
   const base = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
   return `${base}${base.includes('?') ? '&' : '?'}prefix=${encodeURIComponent(prefix)}`;
+}
+
+/** Deletes every key of a test run's prefix. */
+export async function deleteRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0');
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  await redis.quit();
 }

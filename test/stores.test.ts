@@ -1,14 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { describe, expect, it } from 'vitest';
 import { createMessage } from '../src/message.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { RedisStreamStore } from '../src/store/redis-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
-import { redisUrl } from './helpers.js';
+import { deleteRedisPrefix, redisUrl } from './helpers.js';
 import { describeStoreContract } from './store-contract.js';
 
 describeStoreContract('MemoryStore', async (history) => {
@@ -27,17 +26,6 @@ describeStoreContract('SqliteStore', async (history) => {
     },
   };
 });
-
-export async function deleteRedisPrefix(prefix: string): Promise<void> {
-  const redis = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0');
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  await redis.quit();
-}
 
 describeStoreContract('RedisStreamStore', async (history) => {
   const prefix = `wallcast-test-${nanoid(8)}:`;
