@@ -1,0 +1,116 @@
+/**
+ * Three wallcast processes on one Redis behind a real nginx running
+ * deploy/nginx.conf: one wall across instances, then one instance killed.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EventSource } from 'eventsource';
+import { nanoid } from 'nanoid';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Message } from '../../src/message.js';
+import { deleteRedisPrefix, getJson, postJson, RawSse, redisUrl, until, within } from '../helpers.js';
+import { spawnWallcast, type WallcastProcess } from '../process.js';
+
+const NGINX = process.env.NGINX_PATH ?? '/usr/sbin/nginx';
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+describe.skipIf(!existsSync(NGINX) && !process.env.CI)('three instances on Redis behind nginx', () => {
+  const prefix = `wallcast-cluster-${nanoid(8)}:`;
+  const dir = mkdtempSync(join(tmpdir(), 'wallcast-nginx-'));
+  let instances: WallcastProcess[] = [];
+  let nginx: ChildProcess;
+  let lb: string;
+
+  beforeAll(async () => {
+    const env = { WALLCAST_STORE: redisUrl(prefix), WALLCAST_HEARTBEAT_MS: '1000' };
+    instances = await Promise.all([0, 1, 2].map(() => spawnWallcast(env)));
+    const port = await freePort();
+    const upstreams = instances.map((p) => `    server ${new URL(p.url).host} max_fails=1 fail_timeout=2s;`).join('\n');
+    const config = readFileSync(new URL('../../deploy/nginx.conf', import.meta.url), 'utf8')
+      .replace(/( {4}server wallcast-\d:8080[^\n]*\n)+/, `${upstreams}\n`)
+      .replace('listen 80;', `listen 127.0.0.1:${port};`)
+      .replace('worker_processes auto;', `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;`)
+      .replace(
+        'access_log off;',
+        `access_log off;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;\n  fastcgi_temp_path ${dir}/fastcgi;\n  uwsgi_temp_path ${dir}/uwsgi;\n  scgi_temp_path ${dir}/scgi;`,
+      );
+    expect(config).toContain(`listen 127.0.0.1:${port};`);
+    mkdirSync(join(dir, 'logs'), { recursive: true });
+    writeFileSync(join(dir, 'nginx.conf'), config);
+    nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'inherit' });
+    lb = `http://127.0.0.1:${port}`;
+    await until('nginx answers', 10_000, async () => (await fetch(`${lb}/healthz`).catch(() => null))?.ok);
+  });
+
+  afterAll(async () => {
+    nginx?.kill('SIGQUIT');
+    for (const p of instances) p.child.kill('SIGKILL');
+    await Promise.all(instances.map((p) => p.exited));
+    await deleteRedisPrefix(prefix);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives every subscriber, through nginx or direct, every post once in one order', async () => {
+    const viaLb = Array.from({ length: 9 }, () => new RawSse(`${lb}/api/walls/one/events?backlog=0`));
+    const direct = instances.map((p) => new RawSse(`${p.url}/api/walls/one/events?backlog=0`));
+    const all = [...viaLb, ...direct];
+    for (const s of all) await s.waitFor('open', (x) => x.frames.length >= 2);
+    const targets = [lb, ...instances.map((p) => p.url)];
+    await Promise.all(
+      targets.map(async (target) => {
+        for (let i = 0; i < 25; i++) {
+          const { status } = await postJson(target, '/api/walls/one/messages', { body: `${target} ${i}` });
+          expect(status).toBe(201);
+        }
+      }),
+    );
+    for (const s of all) await s.waitForMessages(100, 'all 100 posts');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const stored = (await getJson(lb, '/api/walls/one/messages?limit=100')).json.messages.map((m: Message) => m.id);
+    expect(new Set(stored).size).toBe(100);
+    for (const s of all) expect(s.messages().map((m) => m.id)).toEqual(stored);
+    for (const s of all) s.close();
+  });
+
+  it('moves the clients of a killed instance to the others with no loss and no duplicate', async () => {
+    const clients = Array.from({ length: 9 }, () => {
+      const seen: string[] = [];
+      const source = new EventSource(`${lb}/api/walls/kill/events`);
+      source.addEventListener('message', (event) => seen.push(JSON.parse(event.data).id));
+      return { source, seen };
+    });
+    await until('all clients open', 5000, () => clients.every((c) => c.source.readyState === EventSource.OPEN));
+    const first = await postJson(lb, '/api/walls/kill/messages', { body: 'before the kill' });
+    await until('everyone has the first message', 5000, () => clients.every((c) => c.seen.length === 1));
+    expect(first.status).toBe(201);
+
+    const victim = instances[0] as WallcastProcess;
+    const victimMetrics = await (await fetch(`${victim.url}/metrics`)).text();
+    const onVictim = Number(/^wallcast_subscribers (\d+)$/m.exec(victimMetrics)?.[1]);
+    expect(onVictim).toBeGreaterThanOrEqual(1);
+    victim.child.kill('SIGKILL');
+    await within('victim dead', 5000, victim.exited);
+    for (let i = 0; i < 30; i++) {
+      const { status } = await postJson(lb, '/api/walls/kill/messages', { body: `after the kill ${i}` });
+      expect(status).toBe(201);
+    }
+    const stored = (await getJson(lb, '/api/walls/kill/messages?limit=100')).json.messages.map((m: Message) => m.id);
+    expect(stored).toHaveLength(31);
+    await until('every client caught up', 15_000, () => clients.every((c) => c.seen.length >= 31));
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (const c of clients) {
+      expect(c.seen).toEqual(stored);
+      c.source.close();
+    }
+  });
+});
