@@ -8,6 +8,13 @@ import { Metrics } from './metrics.js';
 import { createStore } from './store/create-store.js';
 import type { MessageStore } from './store/store.js';
 
+/**
+ * Pending connections the kernel queues for us (capped by net.core.somaxconn).
+ * Node's 511 drops SYNs when thousands of clients reconnect at once after a
+ * restart, and each dropped SYN costs its client a second.
+ */
+const LISTEN_BACKLOG = 4096;
+
 /** How long shutdown waits for streams and requests to end before cutting them. */
 const SHUTDOWN_DEADLINE_MS = 5000;
 
@@ -38,7 +45,7 @@ export async function startServer(config: Config, store?: MessageStore): Promise
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, () => {
+    server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', reject);
       resolve();
     });
