@@ -15,7 +15,7 @@ let pattern = /data: (\d+):(\d+)/g;
 
 function open({ host, port, path, headers = {} }, index) {
   return new Promise((resolve) => {
-    const state = { socket: undefined, buffer: '', count: 0, dups: 0, lastSeq: -1, headed: false };
+    const state = { socket: undefined, buffer: '', count: 0, dups: 0, seen: new Uint8Array(1024), headed: false };
     const socket = net.connect({ host, port, localAddress: SOURCES[index % SOURCES.length] });
     state.socket = socket;
     socket.setNoDelay(true);
@@ -40,14 +40,23 @@ function open({ host, port, path, headers = {} }, index) {
       state.buffer = text.slice(end + 2);
       const now = micros();
       pattern.lastIndex = 0;
+      let matched = false;
       for (let m = pattern.exec(text); m !== null && m.index < end; m = pattern.exec(text)) {
-        const seq = Number(m[1]);
-        if (seq <= state.lastSeq) state.dups++;
-        else state.lastSeq = seq;
+        // Posts race each other, so seqs may arrive out of order; a dup is a seq seen twice.
+        const seq = Number(m[1]) + 1;
+        if (seq >= state.seen.length) {
+          const grown = new Uint8Array(Math.max(seq + 1, state.seen.length * 2));
+          grown.set(state.seen);
+          state.seen = grown;
+        }
+        if (state.seen[seq]) state.dups++;
+        state.seen[seq] = 1;
         state.count++;
         latencies.push(now - Number(m[2]));
+        matched = true;
       }
-      lastReceiveMicros = now;
+      // Heartbeats are traffic, not deliveries: they must not stretch a measured window.
+      if (matched) lastReceiveMicros = now;
     });
     socket.on('error', () => resolve(state));
     socket.on('close', () => {
@@ -87,6 +96,7 @@ const commands = {
     for (const s of sockets) {
       s.count = 0;
       s.dups = 0;
+      s.seen.fill(0);
     }
     return {};
   },

@@ -85,10 +85,12 @@ async function startRaw() {
 async function startNchan() {
   const prefix = mkdtempSync(join(os.tmpdir(), 'wallcast-nchan-'));
   const port = await freePort();
-  const conf = readFileSync(join(root, 'bench/nchan.conf'), 'utf8').replaceAll('PREFIX', prefix).replace('PORT', port);
+  const conf = readFileSync(join(root, 'bench/nchan.conf'), 'utf8')
+    .replaceAll('PREFIX', prefix)
+    .replace('127.0.0.1:PORT', `127.0.0.1:${port}`);
   writeFileSync(join(prefix, 'nginx.conf'), conf);
   const master = spawn(NGINX, ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], {
-    stdio: 'inherit',
+    stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
   let worker;
@@ -105,9 +107,11 @@ async function startNchan() {
     subscribePath: '/sub/bench',
     pattern: 'data: (\\d+):(\\d+)',
     post: (agent, body) => request(agent, url, '/pub/bench', body, 'text/plain'),
-    stop: () => {
-      master.kill('SIGKILL');
-      execFileSync('pkill', ['-KILL', '-P', String(master.pid)], { stdio: 'ignore' }).toString?.();
+    // SIGTERM: nginx's fast shutdown ends the workers with the master.
+    stop: async () => {
+      const exited = new Promise((resolve) => master.once('exit', resolve));
+      master.kill('SIGTERM');
+      await exited;
       rmSync(prefix, { recursive: true, force: true });
     },
   };
@@ -271,7 +275,7 @@ async function main() {
         const burstResult = await burst(server, loadgen, agent);
         results[key] = { name: server.name, idle, steady, burst: burstResult };
       } finally {
-        server.stop();
+        await server.stop();
         await sleep(300);
       }
     }
