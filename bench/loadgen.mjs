@@ -11,6 +11,7 @@ const SOURCES = ['127.0.0.1', '127.0.0.2', '127.0.0.3', '127.0.0.4'];
 let sockets = [];
 let latencies = [];
 let lastReceiveMicros = 0;
+let bytes = 0;
 let pattern = /data: (\d+):(\d+)/g;
 
 function open({ host, port, path, headers = {} }, index) {
@@ -27,6 +28,7 @@ function open({ host, port, path, headers = {} }, index) {
       socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}:${port}\r\nAccept: text/event-stream\r\n${extra}\r\n`),
     );
     socket.on('data', (chunk) => {
+      bytes += chunk.length;
       if (!state.headed) {
         state.headed = true;
         resolve(state);
@@ -93,6 +95,7 @@ const commands = {
   reset() {
     latencies = [];
     lastReceiveMicros = 0;
+    bytes = 0;
     for (const s of sockets) {
       s.count = 0;
       s.dups = 0;
@@ -119,6 +122,7 @@ const commands = {
       dups,
       lost,
       lastReceiveMicros,
+      bytes,
       p50: percentile(sorted, 50),
       p99: percentile(sorted, 99),
       max: sorted.length ? sorted[sorted.length - 1] : 0,

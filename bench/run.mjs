@@ -4,7 +4,7 @@
 //
 //   npm run bench                      # everything, writes BENCHMARKS.md
 //   node bench/run.mjs --quick         # fewer subscribers, for a smoke run
-import { execFileSync, fork, spawn } from 'node:child_process';
+import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
@@ -323,12 +323,9 @@ async function main() {
 
 function render(r, haveNchan) {
   const cpuModel = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? 'unknown';
-  let nginxVersion = 'not installed';
-  try {
-    nginxVersion = execFileSync(NGINX, ['-v'], { stdio: ['ignore', 'pipe', 'pipe'] }).toString() || 'installed';
-  } catch (error) {
-    nginxVersion = String(error.stderr ?? '').trim() || nginxVersion;
-  }
+  const nginxVersion = existsSync(NGINX)
+    ? spawnSync(NGINX, ['-v'], { encoding: 'utf8' }).stderr.trim() + (haveNchan ? ' with nchan' : '')
+    : 'no nginx';
   const w = r.wallcast;
   const baseline = haveNchan ? r.nchan : r.raw;
   const servers = ['wallcast', 'raw', ...(haveNchan ? ['nchan'] : [])].map((k) => r[k]);
@@ -348,6 +345,7 @@ function render(r, haveNchan) {
   lines.push(
     row([
       'server',
+      'bytes/event',
       'steady CPU µs/delivery',
       'steady p50 / p99 / max ms',
       'steady lost / dup',
@@ -357,11 +355,12 @@ function render(r, haveNchan) {
       'idle KB/conn',
     ]),
   );
-  lines.push(row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
+  lines.push(row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
   for (const s of servers) {
     lines.push(
       row([
         s.name,
+        fmt(s.steady.bytes / Math.max(1, s.steady.delivered), 0),
         fmt(s.steady.cpuPerDelivery, 2),
         `${ms(s.steady.p50)} / ${ms(s.steady.p99)} / ${ms(s.steady.max)}`,
         `${s.steady.lost} / ${s.steady.dups}`,
@@ -377,7 +376,9 @@ function render(r, haveNchan) {
     `steady: ${SUBSCRIBERS} subscribers, ${STEADY_RATE} posts/s for ${STEADY_SECONDS} s. ` +
       `burst: ${BURST_SUBSCRIBERS} subscribers, ${BURST_POSTS} posts from 8 concurrent posters, as fast as accepted. ` +
       `idle: RSS growth of the server process over ${SUBSCRIBERS} idle streams. CPU: utime+stime of the server process ` +
-      '(the nginx worker for nchan) over the scenario, divided by events delivered.',
+      '(the nginx worker for nchan) over the scenario, divided by events delivered. bytes/event: what a ' +
+      'subscriber received per event (wallcast sends the whole message JSON with its HTML; the baselines send ' +
+      'only the posted text).',
     '',
   );
   const ratio = (a, b) => (b > 0 ? a / b : Number.NaN);

@@ -42,7 +42,11 @@ export class Subscriber {
   /** Live events that arrived while the replay was read; bounded by `pendingBytes`. */
   pending: WallEvent[] = [];
   pendingBytes = 0;
-  /** Set on going live: the first live flush may overlap the replay. */
+  /**
+   * Live, but the live feed may still bring events the replay already sent
+   * (a shared store's feed lags its reads). Cleared by the first event past
+   * `cursor`: the feed is in cursor order, so everything after it is new.
+   */
   catchingUp = false;
   lastWriteMs = Date.now();
 
@@ -72,6 +76,7 @@ export class Hub {
   #flushScheduled = false;
   #size = 0;
   #deliveries = 0;
+  #lastReplay: { first: WallEvent | undefined; last: WallEvent | undefined; count: number; bytes: Buffer } | undefined;
   #slowDisconnects = 0;
   readonly #sweep: NodeJS.Timeout;
 
@@ -126,17 +131,32 @@ export class Hub {
    */
   replay(subscriber: Subscriber, page: ReadResult, fresh: boolean): void {
     if (subscriber.state === CLOSED) return;
-    const frames: Buffer[] = [];
     if (page.reset !== undefined) {
-      frames.push(
-        Buffer.from(encodeEvent({ event: 'reset', id: page.start, data: JSON.stringify({ reason: page.reset }) })),
-      );
+      const reset = encodeEvent({ event: 'reset', id: page.start, data: JSON.stringify({ reason: page.reset }) });
+      this.#write(subscriber, Buffer.from(reset));
     } else if (fresh && page.events.length === 0) {
-      frames.push(Buffer.from(encodeEvent({ id: page.head })));
+      this.#write(subscriber, Buffer.from(encodeEvent({ id: page.head })));
     }
-    for (const event of page.events) frames.push(encodeWallEvent(event));
     subscriber.cursor = page.events.at(-1)?.cursor ?? (page.reset !== undefined ? page.start : page.head);
-    if (frames.length > 0) this.#write(subscriber, frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames));
+    if (page.events.length > 0) this.#write(subscriber, this.#joinReplay(page.events));
+  }
+
+  /**
+   * A reconnect storm asks for the same range thousands of times: the last
+   * replay's bytes are kept and reused while the range is the same (same
+   * first and last event objects, same count: the store's events between
+   * them are then the same).
+   */
+  #joinReplay(events: WallEvent[]): Buffer {
+    const first = events[0];
+    const last = events.at(-1);
+    const memo = this.#lastReplay;
+    if (memo !== undefined && memo.first === first && memo.last === last && memo.count === events.length) {
+      return memo.bytes;
+    }
+    const bytes = joinFrames(events);
+    this.#lastReplay = { first, last, count: events.length, bytes };
+    return bytes;
   }
 
   /** Ends the replay: writes what arrived meanwhile, past the replay's end. */
@@ -146,7 +166,7 @@ export class Hub {
     subscriber.pending = [];
     subscriber.pendingBytes = 0;
     subscriber.state = LIVE;
-    subscriber.catchingUp = true;
+    subscriber.catchingUp = after.length === 0;
     if (after.length > 0) this.#write(subscriber, joinFrames(after));
   }
 
@@ -202,10 +222,12 @@ export class Hub {
         if (subscriber.state === REPLAYING) {
           this.#hold(subscriber, events);
         } else if (subscriber.catchingUp) {
-          subscriber.catchingUp = false;
           const after = this.#after(subscriber, events);
-          if (after.length > 0) this.#write(subscriber, joinFrames(after), now);
-          this.#deliveries += after.length;
+          if (after.length > 0) {
+            subscriber.catchingUp = false;
+            this.#write(subscriber, joinFrames(after), now);
+            this.#deliveries += after.length;
+          }
         } else {
           frame ??= joinFrames(events);
           this.#write(subscriber, frame, now);

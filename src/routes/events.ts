@@ -3,6 +3,7 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app.js';
 import { ApiError, unavailable } from '../errors.js';
+import { SSE_HEADERS } from '../sse.js';
 import type { ReadResult } from '../store/store.js';
 import { DEFAULT_WALL, parseWall } from '../wall.js';
 
@@ -33,12 +34,16 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
    * from its last event on reconnect).
    */
   const stream = async (c: Context<AppEnv>, wall: string) => {
-    const after = c.req.header('Last-Event-ID') || c.req.query('lastEventId') || undefined;
+    // Read from the Node request: no Headers object is built and kept for the
+    // life of the stream (node-server keeps the request until it closes).
+    const header = c.env.incoming.headers['last-event-id'];
+    const after = (typeof header === 'string' && header) || c.req.query('lastEventId') || undefined;
     const backlog = parseBacklog(c.req.query('backlog'), config.backlog, config.historySize);
     if (deps.lifecycle.draining) throw unavailable('The server is restarting; reconnect in a moment.');
     if (config.maxSubscribers !== undefined && hub.size >= config.maxSubscribers) {
       throw unavailable('This server has as many streams open as it takes; try again shortly.', 5);
     }
+    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
     const subscriber = hub.open(wall, c.env.outgoing, connectRetryMs());
     if (subscriber === undefined) throw unavailable('The connection is busy; reconnect.');
     metrics.streamsOpened++;

@@ -274,6 +274,13 @@ describe('event streams', () => {
     }
   });
 
+  it('answers HEAD with the stream headers and no body, and opens no stream', async () => {
+    const res = await fetch(`${base}/api/walls/head/events`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(await res.text()).toBe('');
+  });
+
   it('refuses streams past the subscriber cap with 503 and Retry-After', async () => {
     const capped = await startTestServer({ WALLCAST_MAX_SUBSCRIBERS: '1' });
     try {
