@@ -104,5 +104,14 @@ form.addEventListener('submit', async (event) => {
   }
 });
 
+// Enter sends, Shift+Enter starts a new line (the no-JS form keeps plain newlines).
+form.elements.namedItem('body')?.addEventListener('keydown', (event) => {
+  const key = /** @type {KeyboardEvent} */ (event);
+  if (key.key === 'Enter' && !key.shiftKey && !key.isComposing) {
+    key.preventDefault();
+    form.requestSubmit();
+  }
+});
+
 window.addEventListener('offline', () => showState('offline'));
 connect();

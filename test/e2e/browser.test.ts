@@ -50,7 +50,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the page in Chromium'
     expect(await page.$$('#inbox img')).toHaveLength(0);
 
     await page.fill('textarea[name="body"]', 'typed in the page');
-    await page.click('button[type="submit"]');
+    await page.press('textarea[name="body"]', 'Enter');
     await page.waitForFunction(() => document.body.textContent?.includes('typed in the page'), null, { timeout: 5000 });
     await page.waitForTimeout(300);
     const shown = await ids();

@@ -168,18 +168,18 @@ describe('event streams', () => {
   });
 
   it('sends a heartbeat comment only while the stream is idle', async () => {
-    const fast = await startTestServer({ WALLCAST_HEARTBEAT_MS: '150' });
+    const fast = await startTestServer({ WALLCAST_HEARTBEAT_MS: '400' });
     try {
       const idle = new RawSse(`${fast.url}/api/walls/hb/events`);
-      await idle.waitFor('a ping while idle', (s) => s.frames.some((f) => f.comment === 'ping'), 2000);
+      await idle.waitFor('a ping while idle', (s) => s.frames.some((f) => f.comment === 'ping'), 3000);
       const busy = new RawSse(`${fast.url}/api/walls/hb-busy/events`);
       await busy.waitFor('open', (s) => s.frames.length >= 2);
       const pingsBefore = busy.frames.filter((f) => f.comment === 'ping').length;
-      for (let i = 0; i < 12; i++) {
+      for (let i = 0; i < 25; i++) {
         await postJson(fast.url, '/api/walls/hb-busy/messages', { body: `tick ${i}` });
         await new Promise((resolve) => setTimeout(resolve, 40));
       }
-      await busy.waitForMessages(12, 'ticks');
+      await busy.waitForMessages(25, 'ticks');
       expect(busy.frames.filter((f) => f.comment === 'ping').length).toBe(pingsBefore);
       idle.close();
       busy.close();
