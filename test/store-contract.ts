@@ -136,6 +136,29 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(new Set(feed.map((f) => f.event.cursor))).toEqual(new Set(posted.map((m) => m.cursor)));
     });
 
+    it('deletes a message: gone from reads, a delete event with its own cursor for resumers and listeners', async () => {
+      const keep = await post('w', 'keep');
+      const doomed = await post('w', 'remove me');
+      const later = await post('w', 'keep too');
+      const deleted = await store.delete('w', doomed.id);
+      expect(deleted).toMatchObject({ type: 'delete', id: doomed.id });
+      expect(store.compareCursors(deleted?.cursor as string, later.cursor)).toBeGreaterThan(0);
+      expect(await store.get('w', doomed.id)).toBeUndefined();
+      const newest = await store.read('w', { limit: 10 });
+      expect(newest.events.map((e) => e.cursor)).toEqual([keep.cursor, later.cursor]);
+      expect(newest.head).toBe(deleted?.cursor);
+      const resumed = await store.read('w', { after: keep.cursor, limit: 10 });
+      expect(resumed.events).toEqual([
+        { type: 'message', cursor: later.cursor, message: later },
+        { type: 'delete', cursor: deleted?.cursor, id: doomed.id },
+      ]);
+      await until('the delete event fed', 5000, () => feed.some((f) => f.event.type === 'delete'));
+      expect(feed.filter((f) => f.event.type === 'delete')).toEqual([{ wall: 'w', event: deleted }]);
+      expect(await store.delete('w', doomed.id)).toBeUndefined();
+      expect(await store.delete('w', 'no-such-id')).toBeUndefined();
+      expect(await store.delete('elsewhere', keep.id)).toBeUndefined();
+    });
+
     it('answers ready', async () => {
       expect(await store.isReady()).toBe(true);
     });

@@ -70,6 +70,18 @@ export function messageRoutes(deps: AppDeps): Hono<AppEnv> {
   routes.post('/messages', (c) => post(c, DEFAULT_WALL));
   routes.get('/walls/:wall/messages', (c) => list(c, parseWall(c.req.param('wall'))));
   routes.get('/messages', (c) => list(c, DEFAULT_WALL));
+  routes.delete('/walls/:wall/messages/:id', async (c) => {
+    if (config.adminToken === undefined) {
+      throw new ApiError('not_found', 'Deleting messages is not enabled here (WALLCAST_ADMIN_TOKEN is not set).');
+    }
+    if (!hasBearer(c, config.adminToken)) {
+      throw new ApiError('unauthorized', 'Deleting needs "Authorization: Bearer <admin token>".');
+    }
+    const wall = parseWall(c.req.param('wall'));
+    const deleted = await readOrUnavailable(store.delete(wall, c.req.param('id')));
+    if (deleted === undefined) throw new ApiError('not_found', 'There is no such message on this wall.');
+    return c.body(null, 204);
+  });
   routes.get('/walls/:wall/messages/:id', async (c) => {
     const message = await readOrUnavailable(store.get(parseWall(c.req.param('wall')), c.req.param('id')));
     if (message === undefined) throw new ApiError('not_found', 'There is no such message on this wall.');

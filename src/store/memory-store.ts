@@ -5,11 +5,15 @@ import type { EventListener, MessageStore, ReadQuery, ReadResult, ResetReason, W
 /** Cursor `{epoch}-{seq}`: seq counts a wall's events from 1, densely. */
 const CURSOR = /^([0-9a-z]{1,16})-(0|[1-9][0-9]{0,15})$/;
 
+type MessageEvent = Extract<WallEvent, { type: 'message' }>;
+
 interface WallLog {
   /** Seq of the newest event; 0 while the wall has none. */
   seq: number;
   events: RingBuffer<WallEvent>;
-  byId: Map<string, Message>;
+  byId: Map<string, MessageEvent>;
+  /** Deleted messages still in the ring: skipped by reads, so seqs stay dense. */
+  removed: Set<WallEvent>;
 }
 
 /**
@@ -26,19 +30,23 @@ export class MemoryStore implements MessageStore {
   constructor(readonly historySize: number) {}
 
   async append(draft: NewMessage): Promise<Message> {
-    let log = this.#walls.get(draft.wall);
-    if (log === undefined) {
-      log = { seq: 0, events: new RingBuffer(this.historySize), byId: new Map() };
-      this.#walls.set(draft.wall, log);
-    }
-    log.seq++;
-    const message = withCursor(draft, this.#cursor(log.seq));
-    const event: WallEvent = { type: 'message', cursor: message.cursor, message };
-    const evicted = log.events.push(event);
-    if (evicted?.type === 'message') log.byId.delete(evicted.message.id);
-    log.byId.set(message.id, message);
-    for (const listener of this.#listeners) listener(draft.wall, event);
+    const log = this.#log(draft.wall);
+    const message = withCursor(draft, this.#cursor(log.seq + 1));
+    const event: MessageEvent = { type: 'message', cursor: message.cursor, message };
+    log.byId.set(message.id, event);
+    this.#push(draft.wall, log, event);
     return message;
+  }
+
+  async delete(wall: string, id: string): Promise<WallEvent | undefined> {
+    const log = this.#walls.get(wall);
+    const target = log?.byId.get(id);
+    if (log === undefined || target === undefined) return undefined;
+    log.byId.delete(id);
+    log.removed.add(target);
+    const event: WallEvent = { type: 'delete', cursor: this.#cursor(log.seq + 1), id };
+    this.#push(wall, log, event);
+    return event;
   }
 
   async read(wall: string, query: ReadQuery): Promise<ReadResult> {
@@ -51,19 +59,18 @@ export class MemoryStore implements MessageStore {
     if (query.after !== undefined) {
       const position = this.#position(query.after, firstSeq, headSeq);
       if (typeof position === 'number') {
-        const from = position - firstSeq + 1;
-        const events = log?.events.slice(from, from + query.limit) ?? [];
+        const events = log === undefined ? [] : forward(log, position - firstSeq + 1, query.limit);
         return { events, head, start: query.after };
       }
       reset = position.reset;
     }
-    const events = log === undefined ? [] : newestMessages(log.events, query.limit);
+    const events = log === undefined ? [] : newestMessages(log, query.limit);
     const start = events[0] === undefined ? head : this.#before(events[0].cursor);
     return reset === undefined ? { events, head, start } : { events, head, start, reset };
   }
 
   async get(wall: string, id: string): Promise<Message | undefined> {
-    return this.#walls.get(wall)?.byId.get(id);
+    return this.#walls.get(wall)?.byId.get(id)?.message;
   }
 
   compareCursors(a: string, b: string): number {
@@ -80,6 +87,26 @@ export class MemoryStore implements MessageStore {
 
   async close(): Promise<void> {
     this.#listeners.length = 0;
+  }
+
+  #log(wall: string): WallLog {
+    let log = this.#walls.get(wall);
+    if (log === undefined) {
+      log = { seq: 0, events: new RingBuffer(this.historySize), byId: new Map(), removed: new Set() };
+      this.#walls.set(wall, log);
+    }
+    return log;
+  }
+
+  #push(wall: string, log: WallLog, event: WallEvent): void {
+    log.seq++;
+    const evicted = log.events.push(event);
+    if (evicted !== undefined) {
+      log.removed.delete(evicted);
+      if (evicted.type === 'message' && log.byId.get(evicted.message.id) === evicted)
+        log.byId.delete(evicted.message.id);
+    }
+    for (const listener of this.#listeners) listener(wall, event);
   }
 
   #cursor(seq: number): string {
@@ -102,12 +129,22 @@ export class MemoryStore implements MessageStore {
   }
 }
 
+/** Up to `limit` events from ring index `from` on, skipping deleted messages. */
+function forward(log: WallLog, from: number, limit: number): WallEvent[] {
+  const events: WallEvent[] = [];
+  for (let i = from; i < log.events.length && events.length < limit; i++) {
+    const event = log.events.at(i) as WallEvent;
+    if (!log.removed.has(event)) events.push(event);
+  }
+  return events;
+}
+
 /** Walks back from the newest event: a fresh reader costs `limit`, not the history. */
-function newestMessages(events: RingBuffer<WallEvent>, limit: number): WallEvent[] {
+function newestMessages(log: WallLog, limit: number): WallEvent[] {
   const newest: WallEvent[] = [];
-  for (let i = events.length - 1; i >= 0 && newest.length < limit; i--) {
-    const event = events.at(i);
-    if (event?.type === 'message') newest.push(event);
+  for (let i = log.events.length - 1; i >= 0 && newest.length < limit; i--) {
+    const event = log.events.at(i) as WallEvent;
+    if (event.type === 'message' && !log.removed.has(event)) newest.push(event);
   }
   return newest.reverse();
 }

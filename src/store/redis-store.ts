@@ -80,8 +80,33 @@ if ARGV[1] ~= '' then
   if cmp(ARGV[1], trimmed) < 0 then return {'trimmed', head, {}} end
   return {'ok', head, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', limit)}
 end
-if limit == 0 then return {'ok', head, {}} end
-return {'ok', head, redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', limit)}
+-- The newest messages, newest first, stepping over delete events.
+local out = {}
+local upper = '+'
+while #out < limit do
+  local batch = redis.call('XREVRANGE', KEYS[1], upper, '-', 'COUNT', limit - #out)
+  if #batch == 0 then break end
+  for _, e in ipairs(batch) do
+    if e[2][2] == 'message' then table.insert(out, e) end
+    upper = '(' .. e[1]
+  end
+end
+return {'ok', head, out}
+`;
+
+/**
+ * KEYS: events, meta, ids, feed. ARGV: id, wall, feed length.
+ * Removes the message and logs a delete event, in the wall and the feed.
+ */
+const DELETE = `
+local entry = redis.call('HGET', KEYS[3], ARGV[1])
+if not entry then return false end
+redis.call('XDEL', KEYS[1], entry)
+redis.call('HDEL', KEYS[3], ARGV[1])
+local cursor = redis.call('XADD', KEYS[1], '*', 't', 'delete', 'id', ARGV[1])
+redis.call('HSET', KEYS[2], 'head', cursor)
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[3], '*', 'w', ARGV[2], 'c', cursor, 't', 'delete', 'id', ARGV[1])
+return cursor
 `;
 
 type Entry = [id: string, fields: string[]];
@@ -89,6 +114,13 @@ type Entry = [id: string, fields: string[]];
 interface RedisWithScripts extends Redis {
   wallAppend(events: string, meta: string, ids: string, feed: string, ...args: (string | number)[]): Promise<string>;
   wallRead(events: string, meta: string, cursor: string, limit: number): Promise<[string, string, Entry[]]>;
+  wallDelete(
+    events: string,
+    meta: string,
+    ids: string,
+    feed: string,
+    ...args: (string | number)[]
+  ): Promise<string | null>;
 }
 
 /**
@@ -125,6 +157,7 @@ export class RedisStreamStore implements MessageStore {
     });
     this.#redis.defineCommand('wallAppend', { numberOfKeys: 4, lua: APPEND });
     this.#redis.defineCommand('wallRead', { numberOfKeys: 2, lua: READ });
+    this.#redis.defineCommand('wallDelete', { numberOfKeys: 4, lua: DELETE });
     this.#reader = new Redis(parsed.toString(), { maxRetriesPerRequest: null, retryStrategy });
     this.#reader.on('error', () => {});
   }
@@ -165,6 +198,24 @@ export class RedisStreamStore implements MessageStore {
     return withCursor(draft, entry);
   }
 
+  async delete(wall: string, id: string): Promise<WallEvent | undefined> {
+    let cursor: string | null;
+    try {
+      cursor = await this.#redis.wallDelete(
+        this.#key(wall, 'events'),
+        this.#key(wall, 'meta'),
+        this.#key(wall, 'ids'),
+        `${this.#prefix}feed`,
+        id,
+        wall,
+        FEED_MAX_LEN,
+      );
+    } catch {
+      throw unavailable('The message store (Redis) is not answering; nothing was deleted. Try again shortly.', 2);
+    }
+    return cursor === null ? undefined : { type: 'delete', cursor, id };
+  }
+
   async read(wall: string, query: ReadQuery): Promise<ReadResult> {
     if (query.after !== undefined && !CURSOR.test(query.after)) {
       return { ...(await this.read(wall, { limit: query.limit })), reset: 'malformed' };
@@ -181,10 +232,7 @@ export class RedisStreamStore implements MessageStore {
     if (query.after !== undefined) {
       return { events: entries.map((entry) => toEvent(entry[0], entry[1])), head, start: query.after };
     }
-    const events = entries
-      .reverse()
-      .map((entry) => toEvent(entry[0], entry[1]))
-      .filter((event) => event.type === 'message');
+    const events = entries.reverse().map((entry) => toEvent(entry[0], entry[1]));
     return { events, head, start: events[0] === undefined ? head : before(events[0].cursor) };
   }
 

@@ -25,11 +25,11 @@ interface EventRow {
   json: string;
 }
 
-interface PendingAppend {
-  draft: NewMessage;
-  resolve: (message: Message) => void;
-  reject: (error: unknown) => void;
-}
+/** A write waiting for the next group commit: a post, or a moderation delete. */
+type PendingWrite = { wall: string; reject: (error: unknown) => void } & (
+  | { kind: 'message'; draft: NewMessage; resolve: (message: Message) => void }
+  | { kind: 'delete'; id: string; resolve: (event: WallEvent | undefined) => void }
+);
 
 /**
  * The embedded default store: one SQLite file in WAL mode.
@@ -46,7 +46,7 @@ export class SqliteStore implements MessageStore {
   readonly #db: Database.Database;
   readonly epoch: string;
   #lastSeq: number;
-  #queue: PendingAppend[] = [];
+  #queue: PendingWrite[] = [];
   #flushScheduled = false;
   readonly #listeners: EventListener[] = [];
   readonly #cache = new Map<number, WallEvent>();
@@ -100,17 +100,27 @@ export class SqliteStore implements MessageStore {
         "SELECT seq, type, id, json FROM events WHERE wall = ? AND type = 'message' ORDER BY seq DESC LIMIT ?",
       ),
       byId: this.#db.prepare("SELECT json FROM events WHERE wall = ? AND id = ? AND type = 'message'"),
+      seqById: this.#db.prepare("SELECT seq FROM events WHERE wall = ? AND id = ? AND type = 'message'"),
+      remove: this.#db.prepare('DELETE FROM events WHERE seq = ?'),
     };
   }
 
   append(draft: NewMessage): Promise<Message> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ draft, resolve, reject });
-      if (!this.#flushScheduled) {
-        this.#flushScheduled = true;
-        setImmediate(() => this.#flush());
-      }
-    });
+    return new Promise((resolve, reject) =>
+      this.#enqueue({ kind: 'message', wall: draft.wall, draft, resolve, reject }),
+    );
+  }
+
+  delete(wall: string, id: string): Promise<WallEvent | undefined> {
+    return new Promise((resolve, reject) => this.#enqueue({ kind: 'delete', wall, id, resolve, reject }));
+  }
+
+  #enqueue(write: PendingWrite): void {
+    this.#queue.push(write);
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      setImmediate(() => this.#flush());
+    }
   }
 
   async read(wall: string, query: ReadQuery): Promise<ReadResult> {
@@ -165,34 +175,49 @@ export class SqliteStore implements MessageStore {
     const batch = this.#queue;
     this.#queue = [];
     if (batch.length === 0) return;
-    const firstSeq = this.#lastSeq + 1;
-    let committed: WallEvent[];
+    let outcome: { results: (WallEvent | undefined)[]; lastSeq: number };
     try {
-      committed = this.#db.transaction(() => {
-        const events: WallEvent[] = [];
+      outcome = this.#db.transaction(() => {
+        const results: (WallEvent | undefined)[] = [];
         const grown = new Map<string, number>();
-        let seq = firstSeq - 1;
-        for (const { draft } of batch) {
+        let seq = this.#lastSeq;
+        for (const write of batch) {
+          if (write.kind === 'message') {
+            seq++;
+            const message = withCursor(write.draft, this.#cursor(seq));
+            this.#statements.insert.run(seq, write.wall, 'message', message.id, JSON.stringify(message));
+            const { rows } = this.#statements.countRow.get(write.wall) as { rows: number };
+            grown.set(write.wall, rows);
+            results.push({ type: 'message', cursor: message.cursor, message });
+            continue;
+          }
+          const target = this.#statements.seqById.get(write.wall, write.id) as { seq: number } | undefined;
+          if (target === undefined) {
+            results.push(undefined);
+            continue;
+          }
           seq++;
-          const message = withCursor(draft, this.#cursor(seq));
-          this.#statements.insert.run(seq, draft.wall, 'message', message.id, JSON.stringify(message));
-          const { rows } = this.#statements.countRow.get(draft.wall) as { rows: number };
-          grown.set(draft.wall, rows);
-          events.push({ type: 'message', cursor: message.cursor, message });
+          // The message row leaves; the delete row takes its place in the wall's count.
+          this.#statements.remove.run(target.seq);
+          this.#cache.delete(target.seq);
+          this.#statements.insert.run(seq, write.wall, 'delete', write.id, JSON.stringify({ id: write.id }));
+          results.push({ type: 'delete', cursor: this.#cursor(seq), id: write.id });
         }
         this.#statements.saveLastSeq.run(String(seq));
         for (const [wall, rows] of grown) if (rows > this.historySize + TRIM_SLACK) this.#trim(wall, rows);
-        return events;
+        return { results, lastSeq: seq };
       })();
     } catch (error) {
-      for (const pending of batch) pending.reject(error);
+      for (const write of batch) write.reject(error);
       return;
     }
-    this.#lastSeq = firstSeq + batch.length - 1;
-    committed.forEach((event, i) => {
-      this.#remember(event, firstSeq + i);
-      (batch[i] as PendingAppend).resolve((event as Extract<WallEvent, { type: 'message' }>).message);
-      for (const listener of this.#listeners) listener((batch[i] as PendingAppend).draft.wall, event);
+    this.#lastSeq = outcome.lastSeq;
+    batch.forEach((write, i) => {
+      const event = outcome.results[i];
+      if (event !== undefined) this.#remember(event, seqOf(event.cursor));
+      if (write.kind === 'message') write.resolve((event as Extract<WallEvent, { type: 'message' }>).message);
+      else write.resolve(event);
+      if (event !== undefined) for (const listener of this.#listeners) listener(write.wall, event);
     });
   }
 

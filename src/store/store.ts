@@ -38,8 +38,9 @@
  *   cursor order. A listener runs synchronously and must not throw.
  *
  * ## History
- * - Each wall keeps at least its newest `historySize` messages. Older ones
- *   may be trimmed at any time, and cursors before them stop resuming.
+ * - Each wall keeps at least its newest `historySize` events (messages and
+ *   the rarer delete events). Older ones may be trimmed at any time, and
+ *   cursors before them stop resuming.
  */
 import type { Message, NewMessage } from '../message.js';
 
@@ -82,6 +83,13 @@ export interface MessageStore {
   /** Stores a message, gives it its cursor, feeds it to the listeners. */
   append(message: NewMessage): Promise<Message>;
   read(wall: string, query: ReadQuery): Promise<ReadResult>;
+  /**
+   * Moderation: takes a message out of the history (reads and replays no
+   * longer return it) and appends a `delete` event with a cursor of its own,
+   * fed to the listeners like any event. Resolves undefined, changing
+   * nothing, when the wall has no such message.
+   */
+  delete(wall: string, id: string): Promise<WallEvent | undefined>;
   /** A message still in the history, by id. */
   get(wall: string, id: string): Promise<Message | undefined>;
   /** Negative, zero or positive, as `a` is before, at or after `b` (same wall). */

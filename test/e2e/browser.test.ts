@@ -17,7 +17,7 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the page in Chromium'
   let page: Page;
 
   beforeAll(async () => {
-    server = await startTestServer({ WALLCAST_HEARTBEAT_MS: '1000' });
+    server = await startTestServer({ WALLCAST_HEARTBEAT_MS: '1000', WALLCAST_ADMIN_TOKEN: 'admin-token-1' });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
@@ -68,6 +68,16 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the page in Chromium'
     await page.waitForSelector(`#m${missed.json.id}`, { timeout: 5000 });
     await page.waitForTimeout(300);
     expect(await ids()).toEqual([...before, `m${missed.json.id}`]);
+  });
+
+  it('removes a message when a moderator deletes it', async () => {
+    const [first] = await ids();
+    const res = await fetch(`${server.url}/api/walls/page/messages/${first?.slice(1)}`, {
+      method: 'DELETE',
+      headers: { Authorization: 'Bearer admin-token-1' },
+    });
+    expect(res.status).toBe(204);
+    await page.waitForSelector(`#${first}`, { state: 'detached', timeout: 5000 });
   });
 
   it('resumes from the id-only head event of a fresh stream (browsers honour it)', async () => {

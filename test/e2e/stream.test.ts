@@ -274,6 +274,43 @@ describe('event streams', () => {
     }
   });
 
+  it('moderates: DELETE needs the admin token, and streams live and replayed get event: delete', async () => {
+    const admin = await startTestServer({ WALLCAST_ADMIN_TOKEN: 'admin-token-1' });
+    try {
+      const url = admin.url;
+      const first = (await postJson(url, '/api/walls/mod/messages', { body: 'fine' })).json as Message;
+      const bad = (await postJson(url, '/api/walls/mod/messages', { body: 'spam' })).json as Message;
+      const live = new RawSse(`${url}/api/walls/mod/events?backlog=0`);
+      await live.waitFor('open', (s) => s.frames.length >= 2);
+      const del = (auth?: string) =>
+        fetch(`${url}/api/walls/mod/messages/${bad.id}`, {
+          method: 'DELETE',
+          headers: auth === undefined ? {} : { Authorization: `Bearer ${auth}` },
+        });
+      expect((await del()).status).toBe(401);
+      expect((await del('wrong-token')).status).toBe(401);
+      expect((await del('admin-token-1')).status).toBe(204);
+      expect((await del('admin-token-1')).status).toBe(404);
+      await live.waitFor('delete event', (s) => s.frames.some((f) => f.event === 'delete'));
+      const frame = live.frames.find((f) => f.event === 'delete');
+      expect(JSON.parse(frame?.data as string)).toEqual({ id: bad.id });
+      expect((await getJson(url, `/api/walls/mod/messages/${bad.id}`)).status).toBe(404);
+      expect((await getJson(url, '/api/walls/mod/messages')).json.messages.map((m: Message) => m.id)).toEqual([
+        first.id,
+      ]);
+      const replayed = new RawSse(`${url}/api/walls/mod/events`, { 'Last-Event-ID': first.cursor });
+      await replayed.waitFor('replayed delete', (s) => s.frames.some((f) => f.event === 'delete'));
+      expect(replayed.messages()).toEqual([]);
+      expect(replayed.frames.find((f) => f.event === 'delete')?.id).toBe(frame?.id);
+      live.close();
+      replayed.close();
+    } finally {
+      await admin.close();
+    }
+    const disabled = await fetch(`${base}/api/walls/mod/messages/x`, { method: 'DELETE' });
+    expect(disabled.status).toBe(404);
+  });
+
   it('answers HEAD with the stream headers and no body, and opens no stream', async () => {
     const res = await fetch(`${base}/api/walls/head/events`, { method: 'HEAD' });
     expect(res.status).toBe(200);
