@@ -5,7 +5,9 @@ import type { Config } from './config.js';
 import { ApiError } from './errors.js';
 import { errorBody, errorPage, prefersHtml } from './http.js';
 import type { Hub } from './hub.js';
+import type { Lifecycle } from './lifecycle.js';
 import type { Metrics } from './metrics.js';
+import { compatRoutes } from './routes/compat.js';
 import { eventRoutes } from './routes/events.js';
 import { messageRoutes } from './routes/messages.js';
 import { opsRoutes } from './routes/ops.js';
@@ -19,8 +21,8 @@ export interface AppDeps {
   store: MessageStore;
   hub: Hub;
   metrics: Metrics;
-  /** Set on SIGTERM: new streams and posts are refused, `/readyz` answers 503. */
-  lifecycle: { draining: boolean };
+  /** Draining after SIGTERM: new streams and posts are refused, `/readyz` answers 503, long polls end. */
+  lifecycle: Lifecycle;
 }
 
 /** The whole HTTP surface; no I/O until a request comes. */
@@ -29,6 +31,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/api', messageRoutes(deps));
   app.route('/api', eventRoutes(deps));
   app.route('/', opsRoutes(deps));
+  app.route('/', compatRoutes(deps));
   app.route('/', pageRoutes(deps));
   app.notFound((c) =>
     respondWithError(c, new ApiError('not_found', `There is nothing at ${c.req.method} ${c.req.path}.`)),

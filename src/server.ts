@@ -4,6 +4,7 @@ import { createAdaptorServer } from '@hono/node-server';
 import { type AppDeps, createApp } from './app.js';
 import type { Config } from './config.js';
 import { Hub } from './hub.js';
+import { Lifecycle } from './lifecycle.js';
 import { Metrics } from './metrics.js';
 import { createStore } from './store/create-store.js';
 import type { MessageStore } from './store/store.js';
@@ -40,7 +41,7 @@ export async function startServer(config: Config, store?: MessageStore): Promise
     console.error('wallcast: the live feed lost events while cut off; restarting every stream');
     hub.disconnectAll();
   });
-  const deps: AppDeps = { config, store: theStore, hub, metrics: new Metrics(), lifecycle: { draining: false } };
+  const deps: AppDeps = { config, store: theStore, hub, metrics: new Metrics(), lifecycle: new Lifecycle() };
   const app = createApp(deps);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   await new Promise<void>((resolve, reject) => {
@@ -55,7 +56,7 @@ export async function startServer(config: Config, store?: MessageStore): Promise
   let closing: Promise<void> | undefined;
 
   const close = async () => {
-    deps.lifecycle.draining = true;
+    deps.lifecycle.drain();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Streams never end by themselves, and server.close() waits for them.
     hub.shutdown(() => 250 + Math.floor(Math.random() * 750));

@@ -15,7 +15,7 @@ const MAX_CURSOR_CHARS = 64;
 
 /** Posting and reading messages: `/api/walls/{wall}/messages` and the `/api/messages` aliases for `main`. */
 export function messageRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { config, store, metrics } = deps;
+  const { config, store } = deps;
   const limiter = config.rateLimit === undefined ? undefined : new RateLimiter(config.rateLimit);
   const routes = new Hono<AppEnv>();
 
@@ -36,24 +36,10 @@ export function messageRoutes(deps: AppDeps): Hono<AppEnv> {
         });
       }
     }
-    const message = await append(createMessage(wall, author, body));
+    const message = await appendOrUnavailable(deps, createMessage(wall, author, body));
     if (next !== undefined) return c.redirect(next, 303);
     c.header('Location', `/api/walls/${wall}/messages/${message.id}`);
     return c.json(message, 201);
-  };
-
-  const append = async (draft: NewMessage): Promise<Message> => {
-    if (deps.lifecycle.draining) throw unavailable('The server is restarting; post again in a moment.');
-    try {
-      const message = await store.append(draft);
-      metrics.posts++;
-      return message;
-    } catch (error) {
-      metrics.postsRejected++;
-      if (error instanceof ApiError) throw error;
-      console.error(`wallcast: append to ${draft.wall} failed: ${String(error)}`);
-      throw unavailable('The message store is not available; nothing was posted. Try again shortly.');
-    }
   };
 
   const list = async (c: Context<AppEnv>, wall: string) => {
@@ -101,6 +87,21 @@ export function parseLimit(raw: string | undefined, fallback: number, max: numbe
     throw new ApiError('invalid_limit', `"limit" must be a whole number from 1 to ${max}.`);
   }
   return Math.min(Number(raw), max);
+}
+
+/** Stores a post, or answers 503: while draining, or when the store fails (nothing was stored then). */
+export async function appendOrUnavailable(deps: AppDeps, draft: NewMessage): Promise<Message> {
+  if (deps.lifecycle.draining) throw unavailable('The server is restarting; post again in a moment.');
+  try {
+    const message = await deps.store.append(draft);
+    deps.metrics.posts++;
+    return message;
+  } catch (error) {
+    deps.metrics.postsRejected++;
+    if (error instanceof ApiError) throw error;
+    console.error(`wallcast: append to ${draft.wall} failed: ${String(error)}`);
+    throw unavailable('The message store is not available; nothing was posted. Try again shortly.');
+  }
 }
 
 export async function readOrUnavailable<T>(read: Promise<T>): Promise<T> {

@@ -28,7 +28,6 @@ describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the page in Chromium'
     await server?.close();
   });
 
-  const state = () => page.getAttribute('[role="status"]', 'data-state');
   const ids = () => page.$$eval('#inbox .message', (els) => els.map((el) => el.id));
 
   it('goes live, shows each message once, and never runs hostile text', async () => {
