@@ -348,10 +348,10 @@ function render(r, haveNchan) {
       'bytes/event',
       'steady CPU µs/delivery',
       'steady p50 / p99 / max ms',
-      'steady lost / dup',
+      'steady lost / dup / dropped',
       'burst deliveries/s',
       'burst CPU µs/delivery',
-      'burst lost / dup',
+      'burst lost / dup / dropped',
       'idle KB/conn',
     ]),
   );
@@ -363,10 +363,10 @@ function render(r, haveNchan) {
         fmt(s.steady.bytes / Math.max(1, s.steady.delivered), 0),
         fmt(s.steady.cpuPerDelivery, 2),
         `${ms(s.steady.p50)} / ${ms(s.steady.p99)} / ${ms(s.steady.max)}`,
-        `${s.steady.lost} / ${s.steady.dups}`,
+        `${s.steady.lost} / ${s.steady.dups} / ${s.steady.closed}`,
         fmt(s.burst.deliveriesPerSecond, 0),
         fmt(s.burst.cpuPerDelivery, 2),
-        `${s.burst.lost} / ${s.burst.dups}`,
+        `${s.burst.lost} / ${s.burst.dups} / ${s.burst.closed}`,
         fmt(s.idle.bytesPerConnection / 1024, 1),
       ]),
     );
@@ -389,7 +389,8 @@ function render(r, haveNchan) {
       (x) => x <= 1.0,
     ],
     ['steady p99 latency ≤ baseline', ratio(w.steady.p99, baseline.steady.p99), (x) => x <= 1.0],
-    ['steady 0 lost, 0 duplicated', w.steady.lost + w.steady.dups, (x) => x === 0],
+    ['steady: 0 lost, 0 duplicated, 0 dropped', w.steady.lost + w.steady.dups + w.steady.closed, (x) => x === 0],
+    ['burst: 0 lost, 0 duplicated, 0 dropped', w.burst.lost + w.burst.dups + w.burst.closed, (x) => x === 0],
     [
       'burst deliveries/s ≥ 2× baseline',
       ratio(w.burst.deliveriesPerSecond, baseline.burst.deliveriesPerSecond),
@@ -397,7 +398,7 @@ function render(r, haveNchan) {
     ],
     ['idle memory ≤ 12 KB per connection', w.idle.bytesPerConnection / 1024, (x) => x <= 12],
     [`replay storm: all ${SUBSCRIBERS} caught up within 3 s`, r.replay.seconds, (x) => x <= 3],
-    ['replay storm: 0 lost, 0 duplicated', r.replay.lost + r.replay.dups, (x) => x === 0],
+    ['replay storm: 0 lost, 0 duplicated, 0 dropped', r.replay.lost + r.replay.dups + r.replay.closed, (x) => x === 0],
   ];
   lines.push(`## Targets (baseline: ${baseline.name})`, '');
   lines.push(row(['target', 'measured', 'met']), row(['---', '---:', ':---:']));

@@ -55,6 +55,10 @@ export class Subscriber {
     readonly res: ServerResponse,
     readonly socket: Socket,
   ) {}
+
+  get closed(): boolean {
+    return this.state === CLOSED;
+  }
 }
 
 interface WallFanout {

@@ -59,7 +59,7 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
           hub.replay(subscriber, newest(page, backlog), true);
         } else {
           hub.replay(subscriber, page, false);
-          while (page.events.length === limit && subscriber.cursor !== undefined) {
+          while (page.events.length === limit && subscriber.cursor !== undefined && !subscriber.closed) {
             page = await store.read(wall, { after: subscriber.cursor, limit });
             hub.replay(subscriber, page, false);
           }
