@@ -137,12 +137,14 @@ export class Hub {
     if (subscriber.state === CLOSED) return;
     if (page.reset !== undefined) {
       const reset = encodeEvent({ event: 'reset', id: page.start, data: JSON.stringify({ reason: page.reset }) });
-      this.#write(subscriber, Buffer.from(reset));
+      this.#write(subscriber, Buffer.from(reset), Date.now(), false);
     } else if (fresh && page.events.length === 0) {
-      this.#write(subscriber, Buffer.from(encodeEvent({ id: page.head })));
+      this.#write(subscriber, Buffer.from(encodeEvent({ id: page.head })), Date.now(), false);
     }
     subscriber.cursor = page.events.at(-1)?.cursor ?? (page.reset !== undefined ? page.start : page.head);
-    if (page.events.length > 0) this.#write(subscriber, this.#joinReplay(page.events));
+    // Not bounded like live writes: a replay may be larger than the bound, and
+    // the caller waits for `drained` before the next page instead.
+    if (page.events.length > 0) this.#write(subscriber, this.#joinReplay(page.events), Date.now(), false);
   }
 
   /**
@@ -161,6 +163,23 @@ export class Hub {
     const bytes = joinFrames(events);
     this.#lastReplay = { first, last, count: events.length, bytes };
     return bytes;
+  }
+
+  /**
+   * Resolves once the client has taken the replay written so far down to the
+   * bound (or is gone): the next page waits for it rather than piling up.
+   */
+  async drained(subscriber: Subscriber): Promise<void> {
+    const socket = subscriber.socket;
+    while (!subscriber.closed && !socket.destroyed && socket.writableLength > this.options.slowClientBytes) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          socket.off('drain', done).off('close', done);
+          resolve();
+        };
+        socket.once('drain', done).once('close', done);
+      });
+    }
   }
 
   /** Ends the replay: writes what arrived meanwhile, past the replay's end. */
@@ -261,14 +280,14 @@ export class Hub {
     return events.filter((event) => compare(event.cursor, cursor) > 0);
   }
 
-  #write(subscriber: Subscriber, bytes: Buffer, now = Date.now()): void {
+  #write(subscriber: Subscriber, bytes: Buffer, now = Date.now(), bounded = true): void {
     const socket = subscriber.socket;
     if (socket.destroyed) return;
     socket.write(bytes);
     subscriber.lastWriteMs = now;
     // Bounded per client: a reader that stopped would otherwise grow this
     // process without limit (res.write never refuses).
-    if (socket.writableLength > this.options.slowClientBytes) this.#evict(subscriber);
+    if (bounded && socket.writableLength > this.options.slowClientBytes) this.#evict(subscriber);
   }
 
   #evict(subscriber: Subscriber): void {

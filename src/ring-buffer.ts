@@ -3,7 +3,8 @@
  * The seed's `MessageBuffer` cache, with O(1) push and O(1) access by index.
  */
 export class RingBuffer<T> {
-  readonly #items: (T | undefined)[];
+  /** Grows up to `capacity`, then wraps: an idle wall costs what it holds, not its capacity. */
+  readonly #items: (T | undefined)[] = [];
   #start = 0;
   #length = 0;
 
@@ -11,7 +12,6 @@ export class RingBuffer<T> {
     if (!Number.isInteger(capacity) || capacity < 1) {
       throw new RangeError('RingBuffer capacity must be a positive integer');
     }
-    this.#items = new Array<T | undefined>(capacity);
   }
 
   get length(): number {
@@ -20,9 +20,9 @@ export class RingBuffer<T> {
 
   /** Appends `item`; returns the item it evicted, if the buffer was full. */
   push(item: T): T | undefined {
-    const end = (this.#start + this.#length) % this.capacity;
     if (this.#length < this.capacity) {
-      this.#items[end] = item;
+      // #start stays 0 until the buffer is full, so the next slot is the end.
+      this.#items.push(item);
       this.#length++;
       return undefined;
     }

@@ -60,11 +60,13 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
         } else {
           hub.replay(subscriber, page, false);
           while (page.events.length === limit && subscriber.cursor !== undefined && !subscriber.closed) {
+            await hub.drained(subscriber);
             page = await store.read(wall, { after: subscriber.cursor, limit });
             hub.replay(subscriber, page, false);
           }
         }
       }
+      await hub.drained(subscriber);
       hub.goLive(subscriber);
     } catch (error) {
       console.error(`wallcast: replay of ${wall} failed, closing the stream: ${String(error)}`);

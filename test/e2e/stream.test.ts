@@ -218,6 +218,26 @@ describe('event streams', () => {
     }
   });
 
+  it('replays a history larger than the slow-client bound to a client that keeps reading', async () => {
+    const small = await startTestServer({ WALLCAST_SLOW_CLIENT_BYTES: '65536', WALLCAST_HISTORY: '2000' });
+    try {
+      const first = (await postJson(small.url, '/api/walls/big/messages', { body: 'first' })).json as Message;
+      const body = 'z'.repeat(2000);
+      for (let i = 0; i < 1500; i += 50) {
+        await Promise.all(Array.from({ length: 50 }, () => postJson(small.url, '/api/walls/big/messages', { body })));
+      }
+      const sse = new RawSse(`${small.url}/api/walls/big/events`, { 'Last-Event-ID': first.cursor });
+      await sse.waitForMessages(1500, 'the whole replay (about 6 MB)', 15_000);
+      const live = await postJson(small.url, '/api/walls/big/messages', { body: 'live after replay' });
+      await sse.waitForMessages(1501, 'live after the replay');
+      expect(sse.messages().at(-1)?.id).toBe(live.json.id);
+      expect(small.deps.hub.stats().slowDisconnects).toBe(0);
+      sse.close();
+    } finally {
+      await small.close();
+    }
+  });
+
   it('leaves no subscriber behind after thousands of connect/disconnect cycles', async () => {
     const churn = await startTestServer();
     try {
