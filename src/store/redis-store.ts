@@ -282,7 +282,10 @@ export class RedisStreamStore implements MessageStore {
     while (!this.#closed) {
       try {
         if (lastId === undefined) {
+          // Redis was down at start: streams opened meanwhile replayed up to
+          // some point we cannot line up with this position, so restart them.
           lastId = await this.#feedEnd();
+          for (const listener of this.#lostListeners) listener();
         } else if (backoffMs > 100) {
           await this.#checkFeedCovers(feed, lastId);
         }
