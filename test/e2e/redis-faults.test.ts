@@ -99,4 +99,37 @@ describe('Redis faults', () => {
     expect(sse.messages().some((m) => m.body === 'must not be lost silently')).toBe(false);
     sse.close();
   });
+
+  it('starts while Redis is away: not ready, posts refused, then serves once Redis is back', async () => {
+    const late = new Relay(relay.target);
+    await late.open();
+    await late.cut();
+    const url = redisUrl(prefix).replace(`${direct.hostname}:${direct.port || 6379}`, `127.0.0.1:${late.port}`);
+    const c = await startTestServer({ WALLCAST_STORE: url });
+    try {
+      expect((await fetch(`${c.url}/readyz`)).status).toBe(503);
+      expect((await postJson(c.url, '/api/walls/late/messages', { body: 'too early' })).status).toBe(503);
+      await late.open();
+      await until('ready once Redis is back', 10_000, async () => (await fetch(`${c.url}/readyz`)).status === 200);
+      // Live across instances once the feed reader has found its place (a
+      // stream opened before that is restarted, so try again on a close).
+      await until('a stream on this instance sees a post made on another', 10_000, async () => {
+        const sse = new RawSse(`${c.url}/api/walls/late/events?backlog=0`);
+        try {
+          await sse.waitFor('open', (s) => s.frames.length >= 2);
+          expect((await postJson(b.url, '/api/walls/late/messages', { body: 'from B' })).status).toBe(201);
+          await sse.waitForMessages(1, 'from B', 2000);
+          return sse.messages()[0]?.body === 'from B';
+        } catch {
+          return false;
+        } finally {
+          sse.close();
+        }
+      });
+      expect((await postJson(c.url, '/api/walls/late/messages', { body: 'now accepted' })).status).toBe(201);
+    } finally {
+      await c.close();
+      await late.cut();
+    }
+  });
 });
