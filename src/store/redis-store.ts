@@ -322,10 +322,14 @@ export class RedisStreamStore implements MessageStore {
   /** After an outage: did the feed lose entries past `lastId`? */
   async #checkFeedCovers(feed: string, lastId: string): Promise<void> {
     const [first] = (await this.#reader.xrange(feed, '-', '+', 'COUNT', 1)) as Entry[];
-    const info = (await this.#reader.call('XINFO', 'STREAM', feed)) as unknown[];
-    const added = Number(info[info.indexOf('entries-added') + 1]);
-    const length = Number(info[info.indexOf('length') + 1]);
-    if (first !== undefined && added > length && compareIds(first[0], lastId) > 0) {
+    // No feed at all while we had a position: Redis lost its data (a restart
+    // without persistence, a flush). Reading on from lastId is still right,
+    // as new ids are later, but what was in the old feed is gone.
+    const info = (await this.#reader.call('XINFO', 'STREAM', feed).catch(() => null)) as unknown[] | null;
+    const added = Number(info?.[info.indexOf('entries-added') + 1] ?? 0);
+    const length = Number(info?.[info.indexOf('length') + 1] ?? 0);
+    const trimmedPast = first !== undefined && added > length && compareIds(first[0], lastId) > 0;
+    if ((info === null && lastId !== '0-0') || trimmedPast) {
       for (const listener of this.#lostListeners) listener();
     }
   }
