@@ -43,6 +43,18 @@ export function assertSameOrigin(c: Context): void {
   }
 }
 
+/**
+ * A count from the query (`limit`, `backlog`): absent → `fallback`; not a
+ * whole number or below `min` → 400 `invalid_limit`; above `max` → `max`.
+ */
+export function parseCount(raw: string | undefined, name: string, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return Math.min(fallback, max);
+  if (!/^\d{1,9}$/.test(raw) || Number(raw) < min) {
+    throw new ApiError('invalid_limit', `"${name}" must be a whole number from ${min} to ${max}.`);
+  }
+  return Math.min(Number(raw), max);
+}
+
 export function errorBody(error: ApiError): { error: { code: string; message: string } } {
   return { error: { code: error.code, message: error.message } };
 }

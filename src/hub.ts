@@ -135,16 +135,18 @@ export class Hub {
    */
   replay(subscriber: Subscriber, page: ReadResult, fresh: boolean): void {
     if (subscriber.state === CLOSED) return;
+    let lead: Buffer | undefined;
     if (page.reset !== undefined) {
-      const reset = encodeEvent({ event: 'reset', id: page.start, data: JSON.stringify({ reason: page.reset }) });
-      this.#write(subscriber, Buffer.from(reset), Date.now(), false);
+      lead = Buffer.from(encodeEvent({ event: 'reset', id: page.start, data: JSON.stringify({ reason: page.reset }) }));
     } else if (fresh && page.events.length === 0) {
-      this.#write(subscriber, Buffer.from(encodeEvent({ id: page.head })), Date.now(), false);
+      lead = Buffer.from(encodeEvent({ id: page.head }));
     }
+    const events = page.events.length > 0 ? this.#joinReplay(page.events) : undefined;
+    const bytes = lead !== undefined && events !== undefined ? Buffer.concat([lead, events]) : (lead ?? events);
     subscriber.cursor = page.events.at(-1)?.cursor ?? (page.reset !== undefined ? page.start : page.head);
     // Not bounded like live writes: a replay may be larger than the bound, and
     // the caller waits for `drained` before the next page instead.
-    if (page.events.length > 0) this.#write(subscriber, this.#joinReplay(page.events), Date.now(), false);
+    if (bytes !== undefined) this.#write(subscriber, bytes, Date.now(), false);
   }
 
   /**

@@ -66,7 +66,7 @@ const ACCEPTED_TYPES = new Set(['application/json', 'application/x-www-form-urle
  * Past the limit it stops reading without destroying the stream, so the 413
  * reaches the client and node-server drains (boundedly) what is left.
  */
-function readBody(incoming: IncomingMessage, maxBytes: number): Promise<Uint8Array<ArrayBuffer>> {
+function readBody(incoming: IncomingMessage, maxBytes: number): Promise<Buffer> {
   const tooLarge = () => new ApiError('payload_too_large', `The request body is over ${maxBytes} bytes.`);
   if (Number(incoming.headers['content-length'] ?? 0) > maxBytes) return Promise.reject(tooLarge());
   return new Promise((resolve, reject) => {
@@ -74,7 +74,8 @@ function readBody(incoming: IncomingMessage, maxBytes: number): Promise<Uint8Arr
     let size = 0;
     const finish = (error?: Error) => {
       incoming.off('data', onData).off('end', onEnd).off('error', finish).off('close', onClose);
-      if (error === undefined) resolve(new Uint8Array(Buffer.concat(chunks)));
+      // One chunk (the usual short post) is used as it is, not copied.
+      if (error === undefined) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
       else reject(error);
     };
     const onData = (chunk: Buffer) => {

@@ -12,9 +12,9 @@ import { ApiError } from '../errors.js';
 import { assertSameOrigin, parseNext } from '../http.js';
 import { createMessage, type Message, validateAuthor, validateBody } from '../message.js';
 import { readPostFields } from '../post-body.js';
-import type { WallEvent } from '../store/store.js';
+import { messagesOf } from '../store/store.js';
 import { DEFAULT_WALL } from '../wall.js';
-import { appendOrUnavailable, readOrUnavailable } from './messages.js';
+import { appendOrUnavailable, DEFAULT_PAGE_SIZE, orUnavailable } from './messages.js';
 
 /** The fields the seed's client reads from a message. */
 function seedMessage(message: Message) {
@@ -92,14 +92,16 @@ export function compatRoutes(deps: AppDeps): Hono<AppEnv> {
 
   /** Messages after the one with `id`; the recent history when `id` is unknown or missing. */
   async function messagesAfter(id: string): Promise<Message[]> {
-    const known = id === '' ? undefined : await readOrUnavailable(store.get(DEFAULT_WALL, id));
-    const page = await readOrUnavailable(
+    const known = id === '' ? undefined : await orUnavailable(store.get(DEFAULT_WALL, id));
+    const page = await orUnavailable(
       store.read(
         DEFAULT_WALL,
-        known === undefined ? { limit: config.backlog || 50 } : { after: known.cursor, limit: config.historySize },
+        known === undefined
+          ? { limit: config.backlog || DEFAULT_PAGE_SIZE }
+          : { after: known.cursor, limit: config.historySize },
       ),
     );
-    return page.events.flatMap((event: WallEvent) => (event.type === 'message' ? [event.message] : []));
+    return messagesOf(page.events);
   }
 
   return routes;

@@ -2,7 +2,8 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app.js';
-import { ApiError, unavailable } from '../errors.js';
+import { unavailable } from '../errors.js';
+import { parseCount } from '../http.js';
 import { SSE_HEADERS } from '../sse.js';
 import type { ReadResult } from '../store/store.js';
 import { DEFAULT_WALL, parseWall } from '../wall.js';
@@ -38,7 +39,7 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
     // life of the stream (node-server keeps the request until it closes).
     const header = c.env.incoming.headers['last-event-id'];
     const after = (typeof header === 'string' && header) || c.req.query('lastEventId') || undefined;
-    const backlog = parseBacklog(c.req.query('backlog'), config.backlog, config.historySize);
+    const backlog = parseCount(c.req.query('backlog'), 'backlog', config.backlog, 0, config.historySize);
     if (deps.lifecycle.draining) throw unavailable('The server is restarting; reconnect in a moment.');
     if (config.maxSubscribers !== undefined && hub.size >= config.maxSubscribers) {
       throw unavailable('This server has as many streams open as it takes; try again shortly.', 5);
@@ -89,12 +90,4 @@ function newest(page: ReadResult, backlog: number): ReadResult {
   const cut = page.events.length - backlog;
   const start = page.events[cut - 1]?.cursor ?? page.start;
   return { ...page, events: page.events.slice(cut), start };
-}
-
-function parseBacklog(raw: string | undefined, fallback: number, max: number): number {
-  if (raw === undefined) return fallback;
-  if (!/^\d{1,9}$/.test(raw)) {
-    throw new ApiError('invalid_limit', `"backlog" must be a whole number from 0 to ${max}.`);
-  }
-  return Math.min(Number(raw), max);
 }

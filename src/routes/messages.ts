@@ -3,12 +3,15 @@ import type { Context } from 'hono';
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app.js';
 import { ApiError, unavailable } from '../errors.js';
-import { assertSameOrigin, parseNext } from '../http.js';
+import { assertSameOrigin, parseCount, parseNext } from '../http.js';
 import { createMessage, type Message, type NewMessage, validateAuthor, validateBody } from '../message.js';
 import { readPostFields } from '../post-body.js';
 import { RateLimiter } from '../rate-limit.js';
-import type { ReadResult } from '../store/store.js';
+import { messagesOf, type ReadResult, resumeCursor } from '../store/store.js';
 import { DEFAULT_WALL, parseWall } from '../wall.js';
+
+/** Messages a history read returns without `limit` (API.md: default 50). */
+export const DEFAULT_PAGE_SIZE = 50;
 
 /** Longest `after` worth looking up: no store's cursor is longer. */
 const MAX_CURSOR_CHARS = 64;
@@ -43,12 +46,12 @@ export function messageRoutes(deps: AppDeps): Hono<AppEnv> {
   };
 
   const list = async (c: Context<AppEnv>, wall: string) => {
-    const limit = parseLimit(c.req.query('limit'), config.backlog || 50, config.historySize);
+    const limit = parseCount(c.req.query('limit'), 'limit', DEFAULT_PAGE_SIZE, 1, config.historySize);
     const after = c.req.query('after');
     if (after !== undefined && (after.length > MAX_CURSOR_CHARS || /[\u0000-\u001f]/.test(after))) {
       throw new ApiError('invalid_cursor', '"after" is not a cursor: use one this API returned.');
     }
-    const page = await readOrUnavailable(store.read(wall, after === undefined ? { limit } : { after, limit }));
+    const page = await orUnavailable(store.read(wall, after === undefined ? { limit } : { after, limit }));
     return c.json(pageBody(page));
   };
 
@@ -64,12 +67,12 @@ export function messageRoutes(deps: AppDeps): Hono<AppEnv> {
       throw new ApiError('unauthorized', 'Deleting needs "Authorization: Bearer <admin token>".');
     }
     const wall = parseWall(c.req.param('wall'));
-    const deleted = await readOrUnavailable(store.delete(wall, c.req.param('id')));
+    const deleted = await orUnavailable(store.delete(wall, c.req.param('id')));
     if (deleted === undefined) throw new ApiError('not_found', 'There is no such message on this wall.');
     return c.body(null, 204);
   });
   routes.get('/walls/:wall/messages/:id', async (c) => {
-    const message = await readOrUnavailable(store.get(parseWall(c.req.param('wall')), c.req.param('id')));
+    const message = await orUnavailable(store.get(parseWall(c.req.param('wall')), c.req.param('id')));
     if (message === undefined) throw new ApiError('not_found', 'There is no such message on this wall.');
     return c.json(message);
   });
@@ -77,16 +80,7 @@ export function messageRoutes(deps: AppDeps): Hono<AppEnv> {
 }
 
 function pageBody(page: ReadResult) {
-  const messages = page.events.flatMap((event) => (event.type === 'message' ? [event.message] : []));
-  return { messages, cursor: page.events.at(-1)?.cursor ?? page.head, reset: page.reset !== undefined };
-}
-
-export function parseLimit(raw: string | undefined, fallback: number, max: number): number {
-  if (raw === undefined) return Math.min(fallback, max);
-  if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1) {
-    throw new ApiError('invalid_limit', `"limit" must be a whole number from 1 to ${max}.`);
-  }
-  return Math.min(Number(raw), max);
+  return { messages: messagesOf(page.events), cursor: resumeCursor(page), reset: page.reset !== undefined };
 }
 
 /** Stores a post, or answers 503: while draining, or when the store fails (nothing was stored then). */
@@ -104,12 +98,13 @@ export async function appendOrUnavailable(deps: AppDeps, draft: NewMessage): Pro
   }
 }
 
-export async function readOrUnavailable<T>(read: Promise<T>): Promise<T> {
+/** A store call other than append, or 503 when the store fails. */
+export async function orUnavailable<T>(call: Promise<T>): Promise<T> {
   try {
-    return await read;
+    return await call;
   } catch (error) {
     if (error instanceof ApiError) throw error;
-    console.error(`wallcast: store read failed: ${String(error)}`);
+    console.error(`wallcast: store call failed: ${String(error)}`);
     throw unavailable('The message store is not available. Try again shortly.');
   }
 }

@@ -6,9 +6,9 @@ import { getCookie, setCookie } from 'hono/cookie';
 import type { AppDeps, AppEnv } from '../app.js';
 import { ApiError } from '../errors.js';
 import { escapeHtml } from '../message.js';
-import type { ReadResult } from '../store/store.js';
+import { messagesOf, type ReadResult, resumeCursor } from '../store/store.js';
 import { DEFAULT_WALL, parseWall } from '../wall.js';
-import { readOrUnavailable } from './messages.js';
+import { orUnavailable } from './messages.js';
 
 /** Tornado's `_xsrf` as `chat.js` reads it: letters and digits only. */
 const XSRF_VALUE = /^[A-Za-z0-9]{16,64}$/;
@@ -30,7 +30,7 @@ export function pageRoutes(deps: AppDeps): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
 
   const page = async (c: Context<AppEnv>, wall: string) => {
-    const recent = await readOrUnavailable(store.read(wall, { limit: config.backlog }));
+    const recent = await orUnavailable(store.read(wall, { limit: config.backlog }));
     setXsrfCookie(c);
     c.header('Cache-Control', 'no-store');
     return c.html(renderPage(wall, recent, config.maxBodyChars));
@@ -55,8 +55,8 @@ function setXsrfCookie(c: Context): void {
 }
 
 export function renderPage(wall: string, recent: ReadResult, maxBodyChars: number): string {
-  const messages = recent.events.flatMap((event) => (event.type === 'message' ? [event.message.html] : []));
-  const cursor = recent.events.at(-1)?.cursor ?? recent.head;
+  const messages = messagesOf(recent.events).map((message) => message.html);
+  const cursor = resumeCursor(recent);
   const path = wall === DEFAULT_WALL ? '/' : `/w/${wall}`;
   const name = escapeHtml(wall);
   return `<!doctype html>

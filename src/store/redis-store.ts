@@ -68,17 +68,20 @@ return entry
 
 /**
  * KEYS: events, meta. ARGV: cursor ('' for the newest), limit.
- * Returns {status, head, entries}; status is ok, unknown or trimmed.
+ * Returns {status, head, entries}: `after` and the entries after the cursor;
+ * or `newest`, `unknown` or `trimmed` and the newest messages (newest first),
+ * so that a reset costs one round trip too.
  */
 const READ = `${COMPARE}
 local meta = redis.call('HMGET', KEYS[2], 'head', 'trimmed')
 local head = meta[1] or '0-0'
 local trimmed = meta[2] or '0-0'
 local limit = tonumber(ARGV[2])
+local status = 'newest'
 if ARGV[1] ~= '' then
-  if cmp(ARGV[1], head) > 0 then return {'unknown', head, {}} end
-  if cmp(ARGV[1], trimmed) < 0 then return {'trimmed', head, {}} end
-  return {'ok', head, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', limit)}
+  if cmp(ARGV[1], head) > 0 then status = 'unknown'
+  elseif cmp(ARGV[1], trimmed) < 0 then status = 'trimmed'
+  else return {'after', head, redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+', 'COUNT', limit)} end
 end
 -- The newest messages, newest first, stepping over delete events.
 local out = {}
@@ -91,7 +94,7 @@ while #out < limit do
     upper = '(' .. e[1]
   end
 end
-return {'ok', head, out}
+return {status, head, out}
 `;
 
 /**
@@ -217,23 +220,22 @@ export class RedisStreamStore implements MessageStore {
   }
 
   async read(wall: string, query: ReadQuery): Promise<ReadResult> {
-    if (query.after !== undefined && !CURSOR.test(query.after)) {
-      return { ...(await this.read(wall, { limit: query.limit })), reset: 'malformed' };
-    }
+    // A cursor of another shape is not sent: it is read as "the newest", then marked.
+    const malformed = query.after !== undefined && !CURSOR.test(query.after);
     const [status, head, entries] = await this.#redis.wallRead(
       this.#key(wall, 'events'),
       this.#key(wall, 'meta'),
-      query.after ?? '',
+      malformed ? '' : (query.after ?? ''),
       query.limit,
     );
-    if (status !== 'ok') {
-      return { ...(await this.read(wall, { limit: query.limit })), reset: status as 'unknown' | 'trimmed' };
-    }
-    if (query.after !== undefined) {
-      return { events: entries.map((entry) => toEvent(entry[0], entry[1])), head, start: query.after };
+    if (status === 'after') {
+      return { events: entries.map((entry) => toEvent(entry[0], entry[1])), head, start: query.after as string };
     }
     const events = entries.reverse().map((entry) => toEvent(entry[0], entry[1]));
-    return { events, head, start: events[0] === undefined ? head : before(events[0].cursor) };
+    const page: ReadResult = { events, head, start: events[0] === undefined ? head : before(events[0].cursor) };
+    if (malformed) page.reset = 'malformed';
+    else if (status === 'unknown' || status === 'trimmed') page.reset = status;
+    return page;
   }
 
   async get(wall: string, id: string): Promise<Message | undefined> {
@@ -335,9 +337,8 @@ export class RedisStreamStore implements MessageStore {
   }
 
   #deliver(fields: string[]): void {
-    const field = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
-    const wall = field('w');
-    const event = toEvent(field('c'), fields);
+    const event = toEvent(fieldOf(fields, 'c'), fields);
+    const wall = fieldOf(fields, 'w');
     for (const listener of this.#listeners) listener(wall, event);
   }
 
@@ -346,10 +347,14 @@ export class RedisStreamStore implements MessageStore {
   }
 }
 
+/** A stream entry's value for `name` (entries are flat [name, value, …] lists). */
+function fieldOf(fields: string[], name: string): string {
+  return fields[fields.indexOf(name) + 1] ?? '';
+}
+
 function toEvent(cursor: string, fields: string[]): WallEvent {
-  const field = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
-  if (field('t') === 'delete') return { type: 'delete', cursor, id: field('id') };
-  const message = withCursor(JSON.parse(field('j')) as NewMessage, cursor);
+  if (fieldOf(fields, 't') === 'delete') return { type: 'delete', cursor, id: fieldOf(fields, 'id') };
+  const message = withCursor(JSON.parse(fieldOf(fields, 'j')) as NewMessage, cursor);
   return { type: 'message', cursor, message };
 }
 

@@ -99,8 +99,7 @@ export class SqliteStore implements MessageStore {
       newest: this.#db.prepare(
         "SELECT seq, type, id, json FROM events WHERE wall = ? AND type = 'message' ORDER BY seq DESC LIMIT ?",
       ),
-      byId: this.#db.prepare("SELECT json FROM events WHERE wall = ? AND id = ? AND type = 'message'"),
-      seqById: this.#db.prepare("SELECT seq FROM events WHERE wall = ? AND id = ? AND type = 'message'"),
+      byId: this.#db.prepare("SELECT seq, json FROM events WHERE wall = ? AND id = ? AND type = 'message'"),
       remove: this.#db.prepare('DELETE FROM events WHERE seq = ?'),
     };
   }
@@ -191,7 +190,7 @@ export class SqliteStore implements MessageStore {
             results.push({ type: 'message', cursor: message.cursor, message });
             continue;
           }
-          const target = this.#statements.seqById.get(write.wall, write.id) as { seq: number } | undefined;
+          const target = this.#statements.byId.get(write.wall, write.id) as { seq: number } | undefined;
           if (target === undefined) {
             results.push(undefined);
             continue;

@@ -77,6 +77,16 @@ export interface ReadResult {
   reset?: ResetReason;
 }
 
+/** The messages of a page, dropping delete events. */
+export function messagesOf(events: readonly WallEvent[]): Message[] {
+  return events.flatMap((event) => (event.type === 'message' ? [event.message] : []));
+}
+
+/** Where a reader of `page` continues: its last event, or the head when it has none. */
+export function resumeCursor(page: ReadResult): string {
+  return page.events.at(-1)?.cursor ?? page.head;
+}
+
 export type EventListener = (wall: string, event: WallEvent) => void;
 
 export interface MessageStore {
