@@ -10,6 +10,7 @@ const inbox = /** @type {HTMLElement} */ (document.getElementById('inbox'));
 const status = /** @type {HTMLElement} */ (document.getElementById('status'));
 const form = /** @type {HTMLFormElement} */ (document.getElementById('compose'));
 const formError = /** @type {HTMLElement} */ (document.getElementById('compose-error'));
+const textarea = /** @type {HTMLTextAreaElement} */ (form.elements.namedItem('body'));
 
 const wall = inbox.dataset.wall ?? 'main';
 /** The cursor of the newest event seen; where a new EventSource resumes. */
@@ -95,7 +96,7 @@ form.addEventListener('submit', async (event) => {
     });
     const answer = await response.json();
     if (!response.ok) throw new Error(answer?.error?.message ?? `The post failed (${response.status}).`);
-    /** @type {HTMLTextAreaElement} */ (form.elements.namedItem('body')).value = '';
+    textarea.value = '';
     // Live clients get it from the stream in order; show it now only when not live.
     if (status.dataset.state !== 'live') addMessage(answer);
   } catch (error) {
@@ -105,10 +106,9 @@ form.addEventListener('submit', async (event) => {
 });
 
 // Enter sends, Shift+Enter starts a new line (the no-JS form keeps plain newlines).
-form.elements.namedItem('body')?.addEventListener('keydown', (event) => {
-  const key = /** @type {KeyboardEvent} */ (event);
-  if (key.key === 'Enter' && !key.shiftKey && !key.isComposing) {
-    key.preventDefault();
+textarea.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
     form.requestSubmit();
   }
 });
