@@ -1,51 +1,73 @@
-import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
-import type { Config } from './config.js';
-import { ApiError } from './errors.js';
-import { errorBody, errorPage, prefersHtml } from './http.js';
-import type { Hub } from './hub.js';
-import type { Lifecycle } from './lifecycle.js';
-import type { Metrics } from './metrics.js';
+import { HTTPException } from 'hono/http-exception';
+import type { AppDeps, AppEnv } from './app-deps.js';
+import { ApiError, type ErrorCode, errorBody, unavailable } from './errors.js';
+import { prefersHtml } from './http/request.js';
 import { compatRoutes } from './routes/compat.js';
 import { eventRoutes } from './routes/events.js';
 import { messageRoutes } from './routes/messages.js';
 import { opsRoutes } from './routes/ops.js';
 import { pageRoutes } from './routes/pages.js';
-import type { MessageStore } from './store/store.js';
-
-export type AppEnv = { Bindings: HttpBindings };
-
-export interface AppDeps {
-  config: Config;
-  store: MessageStore;
-  hub: Hub;
-  metrics: Metrics;
-  /** Draining after SIGTERM: new streams and posts are refused, `/readyz` answers 503, long polls end. */
-  lifecycle: Lifecycle;
-}
+import { StoreUnavailableError } from './store/store.js';
+import { renderErrorPage } from './views/error-page.js';
 
 /** The whole HTTP surface; no I/O until a request comes. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  app.route('/api', messageRoutes(deps));
-  app.route('/api', eventRoutes(deps));
+  // One wall's messages and events, mounted per wall and, for `main`, at the short aliases.
+  const wall = new Hono<AppEnv>().route('/', messageRoutes(deps)).route('/', eventRoutes(deps));
+  app.route('/api/walls/:wall', wall);
+  app.route('/api', wall);
   app.route('/', opsRoutes(deps));
   app.route('/', compatRoutes(deps));
   app.route('/', pageRoutes(deps));
   app.notFound((c) =>
     respondWithError(c, new ApiError('not_found', `There is nothing at ${c.req.method} ${c.req.path}.`)),
   );
-  app.onError((error, c) => {
-    if (error instanceof ApiError) return respondWithError(c, error);
-    console.error('wallcast: unexpected error', error);
-    return respondWithError(c, new ApiError('internal', 'Something went wrong on our side; it has been logged.'));
-  });
+  app.onError((error, c) => respondWithError(c, toApiError(error, c, deps)));
   return app;
 }
+
+/**
+ * Every failure, as the contract's error: the one place where HTTP errors
+ * are made of what went wrong below (a store that does not answer) and of
+ * Hono's own exceptions. Anything else is a bug: logged, answered 500.
+ */
+function toApiError(error: Error, c: Context, deps: AppDeps): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof StoreUnavailableError) {
+    deps.log.warn({ err: error, method: c.req.method, path: c.req.path }, 'store unavailable: answered 503');
+    const posting = c.req.method === 'POST';
+    return unavailable(
+      posting
+        ? 'The message store is not available; nothing was posted. Try again shortly.'
+        : 'The message store is not available. Try again shortly.',
+      error.retryAfterSeconds,
+    );
+  }
+  if (error instanceof HTTPException) {
+    const code = CODE_OF_STATUS[error.status] ?? (error.status < 500 ? 'bad_request' : 'internal');
+    return new ApiError(code, error.message || 'The request was refused.', {}, error.status);
+  }
+  deps.log.error({ err: error, method: c.req.method, path: c.req.path }, 'unexpected error');
+  return new ApiError('internal', 'Something went wrong on our side; it has been logged.');
+}
+
+/** Hono's exceptions carry a status only; the contract's code for it. */
+const CODE_OF_STATUS: Partial<Record<number, ErrorCode>> = {
+  400: 'bad_request',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+  429: 'rate_limited',
+  503: 'unavailable',
+};
 
 function respondWithError(c: Context, error: ApiError): Response {
   for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
   const status = error.status as 400;
-  return prefersHtml(c) ? c.html(errorPage(error), status) : c.json(errorBody(error), status);
+  return prefersHtml(c) ? c.html(renderErrorPage(error), status) : c.json(errorBody(error), status);
 }

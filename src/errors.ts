@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'invalid_next'
   | 'invalid_cursor'
   | 'invalid_limit'
+  | 'bad_request'
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'
@@ -29,6 +30,7 @@ const STATUS_OF: Record<ErrorCode, number> = {
   invalid_next: 400,
   invalid_cursor: 400,
   invalid_limit: 400,
+  bad_request: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
@@ -47,14 +49,21 @@ export class ApiError extends Error {
     message: string,
     /** Extra response headers, e.g. `Retry-After` on 429 and 503. */
     readonly headers: Record<string, string> = {},
+    /** The code's own status unless given (Hono's exceptions bring theirs). */
+    status: number = STATUS_OF[code],
   ) {
     super(message);
     this.name = 'ApiError';
-    this.status = STATUS_OF[code];
+    this.status = status;
   }
 }
 
 /** 503 with the `Retry-After` the contract asks for. */
 export function unavailable(message: string, retryAfterSeconds = 1): ApiError {
   return new ApiError('unavailable', message, { 'Retry-After': String(retryAfterSeconds) });
+}
+
+/** The contract's JSON error body. */
+export function errorBody(error: ApiError): { error: { code: string; message: string } } {
+  return { error: { code: error.code, message: error.message } };
 }

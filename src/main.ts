@@ -2,29 +2,32 @@
  * Process entry: config → server (store, hub, app) → signals.
  * Run it with node directly (not through npm) so that SIGTERM reaches it.
  */
-import { ConfigError, loadConfig } from './config.js';
+import { type Config, ConfigError, loadConfig } from './config.js';
+import { createLogger } from './logger.js';
 import { startServer } from './server.js';
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
+  let config: Config;
   try {
     config = loadConfig(process.env, process.argv.slice(2));
   } catch (error) {
     if (error instanceof ConfigError) {
+      // Before logging is set up (its level is configuration too): one plain line.
       console.error(`wallcast: ${error.message}`);
       process.exit(2);
     }
     throw error;
   }
-  const running = await startServer(config);
-  console.log(`wallcast: listening on ${running.url} (store ${config.store})`);
+  const log = createLogger();
+  const running = await startServer(config, { log });
+  log.info({ store: config.store }, `listening on ${running.url}`);
 
   const stop = (signal: string) => {
-    console.log(`wallcast: ${signal}, draining`);
+    log.info({ signal }, 'draining');
     running.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        console.error(`wallcast: shutdown failed: ${String(error)}`);
+        log.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );

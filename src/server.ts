@@ -1,11 +1,15 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
-import { type AppDeps, createApp } from './app.js';
+import type { Logger } from 'pino';
+import { createApp } from './app.js';
+import type { AppDeps } from './app-deps.js';
 import type { Config } from './config.js';
 import { Hub } from './hub.js';
 import { Lifecycle } from './lifecycle.js';
+import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
+import { Posting } from './posting.js';
 import { createStore } from './store/create-store.js';
 import type { MessageStore } from './store/store.js';
 
@@ -28,20 +32,30 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+export interface ServerOptions {
+  /** A store built by the caller (tests); by default the one `config.store` names. */
+  store?: MessageStore;
+  log?: Logger;
+}
+
 /** The composition root: config → store → hub → app → listening server. */
-export async function startServer(config: Config, store?: MessageStore): Promise<RunningServer> {
-  const theStore = store ?? (await createStore(config));
+export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
+  const log = options.log ?? createLogger();
+  const store = options.store ?? (await createStore(config, log));
   const hub = new Hub({
     heartbeatMs: config.heartbeatMs,
     slowClientBytes: config.slowClientBytes,
-    compareCursors: (a, b) => theStore.compareCursors(a, b),
+    compareCursors: (a, b) => store.compareCursors(a, b),
   });
-  theStore.onEvent((wall, event) => hub.publish(wall, event));
-  theStore.onFeedLost?.(() => {
-    console.error('wallcast: the live feed lost events while cut off; restarting every stream');
-    hub.disconnectAll();
-  });
-  const deps: AppDeps = { config, store: theStore, hub, metrics: new Metrics(), lifecycle: new Lifecycle() };
+  // The live feed: every event the store keeps, from this instance or any
+  // other, goes to every stream of its wall here.
+  store.onEvent((wall, event) => hub.publish(wall, event));
+  store.onFeedLost?.(() => hub.disconnectAll());
+
+  const metrics = new Metrics();
+  const lifecycle = new Lifecycle();
+  const posting = new Posting(config, store, metrics, lifecycle);
+  const deps: AppDeps = { config, store, hub, posting, metrics, lifecycle, log };
   const app = createApp(deps);
   const server = createAdaptorServer({ fetch: app.fetch }) as Server;
   await new Promise<void>((resolve, reject) => {
@@ -56,7 +70,7 @@ export async function startServer(config: Config, store?: MessageStore): Promise
   let closing: Promise<void> | undefined;
 
   const close = async () => {
-    deps.lifecycle.drain();
+    lifecycle.drain();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Streams never end by themselves, and server.close() waits for them.
     hub.shutdown(() => 250 + Math.floor(Math.random() * 750));
@@ -64,7 +78,7 @@ export async function startServer(config: Config, store?: MessageStore): Promise
     const deadline = setTimeout(() => server.closeAllConnections(), SHUTDOWN_DEADLINE_MS);
     await closed;
     clearTimeout(deadline);
-    await theStore.close();
+    await store.close();
   };
 
   return {

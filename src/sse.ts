@@ -1,12 +1,16 @@
 /**
  * The only code that produces `text/event-stream` bytes (WHATWG HTML,
- * "Server-sent events", §9.2.5 "Parsing an event stream").
+ * "Server-sent events", §9.2.5 "Parsing an event stream"): field encoding,
+ * the frames of wall events, the response head of a stream, and the memo
+ * that lets a replay storm encode a range once.
  *
  * Field values that end a line would let one event forge another, so `id:`
  * and `event:` refuse CR, LF and NUL outright, and `data:` splits on every
  * line ending into several `data:` lines, which the client joins with LF.
  */
-import type { WallEvent } from './store/store.js';
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ReadResult, ResetReason, WallEvent } from './store/store.js';
 
 export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
@@ -71,4 +75,83 @@ export function encodeWallEvent(wallEvent: WallEvent): Buffer {
     frames.set(wallEvent, frame);
   }
   return frame;
+}
+
+/** The frames of several events as one Buffer: one write for all of them. */
+export function joinFrames(events: readonly WallEvent[]): Buffer {
+  if (events.length === 1) return encodeWallEvent(events[0] as WallEvent);
+  return Buffer.concat(events.map(encodeWallEvent));
+}
+
+/** `event: reset`: the cursor asked for could not be resumed; resume from `start` instead. */
+export function encodeReset(start: string, reason: ResetReason): Buffer {
+  return Buffer.from(encodeEvent({ event: 'reset', id: start, data: JSON.stringify({ reason }) }));
+}
+
+/**
+ * An id-only event: gives a fresh stream that replayed nothing the head
+ * cursor to resume from (§9.2.6: `id` without `data` sets the last event ID
+ * without dispatching).
+ */
+export function encodeHeadId(head: string): Buffer {
+  return Buffer.from(encodeEvent({ id: head }));
+}
+
+/**
+ * Sends the head of an event stream at once, with `retry:` first, and
+ * returns the socket the events then go to. `headers` are the ones set by
+ * middleware on the way (CORS, say): they reach the stream too.
+ *
+ * The response has no chunked framing: it is close-delimited, as HTTP/1.1
+ * allows for a body that ends with the connection, so the body bytes on the
+ * socket are exactly the event stream, and the hub can write each batch to
+ * the socket in one syscall. Undefined when the response has no socket of
+ * its own (it is queued behind another on a pipelined connection).
+ */
+export function writeStreamHead(res: ServerResponse, retryMs: number, headers?: Headers): Socket | undefined {
+  const socket = res.socket;
+  if (socket === null || socket.destroyed) return undefined;
+  res.useChunkedEncodingByDefault = false;
+  if (headers !== undefined) {
+    for (const [name, value] of headers) if (name !== 'set-cookie') res.setHeader(name, value);
+    const cookies = headers.getSetCookie();
+    if (cookies.length > 0) res.setHeader('Set-Cookie', cookies);
+  }
+  res.writeHead(200, SSE_HEADERS);
+  socket.cork();
+  res.flushHeaders();
+  socket.write(encodeRetry(retryMs));
+  socket.uncork();
+  return socket;
+}
+
+/**
+ * A reconnect storm asks for the same range thousands of times: the last
+ * replay's bytes are kept and reused while the range is the same (same
+ * first and last event objects, same count: the store's events between them
+ * are then the same).
+ */
+export class ReplayMemo {
+  #last: { first: WallEvent | undefined; last: WallEvent | undefined; count: number; bytes: Buffer } | undefined;
+
+  /** The bytes of one replay page: its reset or head id first, when there is one, then its events. */
+  encode(page: ReadResult, fresh: boolean): Buffer | undefined {
+    let lead: Buffer | undefined;
+    if (page.reset !== undefined) lead = encodeReset(page.start, page.reset);
+    else if (fresh && page.events.length === 0) lead = encodeHeadId(page.head);
+    const events = page.events.length > 0 ? this.#join(page.events) : undefined;
+    return lead !== undefined && events !== undefined ? Buffer.concat([lead, events]) : (lead ?? events);
+  }
+
+  #join(events: WallEvent[]): Buffer {
+    const first = events[0];
+    const last = events.at(-1);
+    const memo = this.#last;
+    if (memo !== undefined && memo.first === first && memo.last === last && memo.count === events.length) {
+      return memo.bytes;
+    }
+    const bytes = joinFrames(events);
+    this.#last = { first, last, count: events.length, bytes };
+    return bytes;
+  }
 }

@@ -4,8 +4,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMessage } from '../src/message.js';
-import type { MessageStore, WallEvent } from '../src/store/store.js';
-import { until } from './helpers.js';
+import { type MessageStore, TRIM_SLACK, type WallEvent } from '../src/store/store.js';
+import { until } from './support/deadlines.js';
 
 export interface StoreFixture {
   store: MessageStore;
@@ -15,9 +15,6 @@ export interface StoreFixture {
 
 /** Makes a fresh, empty store keeping `historySize` messages per wall. */
 export type StoreFactory = (historySize: number) => Promise<StoreFixture>;
-
-/** Upper bound of rows a store keeps above historySize before trimming (SQLite, Redis: 100). */
-const TRIM_SLACK_MAX = 100;
 
 export function describeStoreContract(name: string, factory: StoreFactory): void {
   describe(`MessageStore contract: ${name}`, () => {
@@ -105,7 +102,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
     it('keeps at least historySize messages and resets cursors older than what it kept', async () => {
       const posted = [];
-      for (let i = 0; i < 20 + TRIM_SLACK_MAX + 5; i++) posted.push(await post('w', `m${i}`));
+      for (let i = 0; i < 20 + TRIM_SLACK + 5; i++) posted.push(await post('w', `m${i}`));
       const newest = await store.read('w', { limit: 20 });
       expect(newest.events.map((e) => e.cursor)).toEqual(posted.slice(-20).map((m) => m.cursor));
       const stale = await store.read('w', { after: posted[0]?.cursor, limit: 5 });

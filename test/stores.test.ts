@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nanoid } from 'nanoid';
 import { describe, expect, it } from 'vitest';
+import { createLogger } from '../src/logger.js';
 import { createMessage } from '../src/message.js';
 import { MemoryStore } from '../src/store/memory-store.js';
-import { RedisStreamStore } from '../src/store/redis-store.js';
+import { RedisStreamStore } from '../src/store/redis/redis-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
-import { deleteRedisPrefix, redisUrl } from './helpers.js';
 import { describeStoreContract } from './store-contract.js';
+import { deleteRedisPrefix, redisUrl } from './support/redis.js';
+import { withoutRedis } from './support/services.js';
 
 describeStoreContract('MemoryStore', async (history) => {
   const store = new MemoryStore(history);
@@ -27,16 +29,18 @@ describeStoreContract('SqliteStore', async (history) => {
   };
 });
 
-describeStoreContract('RedisStreamStore', async (history) => {
-  const prefix = `wallcast-test-${nanoid(8)}:`;
-  const store = await RedisStreamStore.open(redisUrl(prefix), history);
-  return {
-    store,
-    destroy: async () => {
-      await store.close();
-      await deleteRedisPrefix(prefix);
-    },
-  };
+describe.skipIf(await withoutRedis())('on a real Redis', () => {
+  describeStoreContract('RedisStreamStore', async (history) => {
+    const prefix = `wallcast-test-${nanoid(8)}:`;
+    const store = await RedisStreamStore.open(redisUrl(prefix), history, createLogger('silent'));
+    return {
+      store,
+      destroy: async () => {
+        await store.close();
+        await deleteRedisPrefix(prefix);
+      },
+    };
+  });
 });
 
 describe('SqliteStore across restarts', () => {

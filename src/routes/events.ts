@@ -1,12 +1,12 @@
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import type { Context } from 'hono';
 import { Hono } from 'hono';
-import type { AppDeps, AppEnv } from '../app.js';
+import { validator } from 'hono/validator';
+import type { AppDeps, AppEnv } from '../app-deps.js';
 import { unavailable } from '../errors.js';
-import { parseCount } from '../http.js';
+import { parseCount } from '../http/request.js';
+import { wallParam } from '../http/validators.js';
 import { SSE_HEADERS } from '../sse.js';
 import type { ReadResult } from '../store/store.js';
-import { DEFAULT_WALL, parseWall } from '../wall.js';
 
 /** Events read per store call while replaying after a Last-Event-ID. */
 const REPLAY_PAGE_SIZE = 500;
@@ -16,10 +16,13 @@ export function connectRetryMs(): number {
   return 1000 + Math.floor(Math.random() * 2000);
 }
 
-/** The event streams: `/api/walls/{wall}/events` and `/api/events` for `main`. */
+/** The event stream of one wall: `/api/walls/:wall/events`, and `/api/events` for `main`. */
 export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { config, store, hub, metrics } = deps;
-  const routes = new Hono<AppEnv>();
+  const { config, store, hub, metrics, log } = deps;
+  const streamQuery = validator('query', (query: Record<string, string | string[] | undefined>) => ({
+    backlog: parseCount(query.backlog, 'backlog', config.backlog, 0, config.historySize),
+    lastEventId: typeof query.lastEventId === 'string' && query.lastEventId !== '' ? query.lastEventId : undefined,
+  }));
 
   /**
    * One stream, as one sequence: subscribe → replay → live.
@@ -34,18 +37,20 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
    * or the store fails mid-replay (the stream ends and the client replays
    * from its last event on reconnect).
    */
-  const stream = async (c: Context<AppEnv>, wall: string) => {
+  return new Hono<AppEnv>().get('/events', wallParam, streamQuery, async (c) => {
+    const { wall } = c.req.valid('param');
+    const { backlog, lastEventId } = c.req.valid('query');
     // Read from the Node request: no Headers object is built and kept for the
     // life of the stream (node-server keeps the request until it closes).
     const header = c.env.incoming.headers['last-event-id'];
-    const after = (typeof header === 'string' && header) || c.req.query('lastEventId') || undefined;
-    const backlog = parseCount(c.req.query('backlog'), 'backlog', config.backlog, 0, config.historySize);
+    const after = (typeof header === 'string' && header) || lastEventId;
     if (deps.lifecycle.draining) throw unavailable('The server is restarting; reconnect in a moment.');
     if (config.maxSubscribers !== undefined && hub.size >= config.maxSubscribers) {
       throw unavailable('This server has as many streams open as it takes; try again shortly.', 5);
     }
     if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
-    const subscriber = hub.open(wall, c.env.outgoing, connectRetryMs());
+    // Headers that middleware set on the way (with c.header) go out in the stream's own head.
+    const subscriber = hub.open(wall, c.env.outgoing, connectRetryMs(), c.body(null).headers);
     if (subscriber === undefined) throw unavailable('The connection is busy; reconnect.');
     metrics.streamsOpened++;
     try {
@@ -70,15 +75,11 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
       await hub.drained(subscriber);
       hub.goLive(subscriber);
     } catch (error) {
-      console.error(`wallcast: replay of ${wall} failed, closing the stream: ${String(error)}`);
+      log.warn({ err: error, wall }, 'stream: replay failed, closing the stream (the client resumes from its cursor)');
       hub.close(subscriber);
     }
     return RESPONSE_ALREADY_SENT;
-  };
-
-  routes.get('/walls/:wall/events', (c) => stream(c, parseWall(c.req.param('wall'))));
-  routes.get('/events', (c) => stream(c, DEFAULT_WALL));
-  return routes;
+  });
 }
 
 /**

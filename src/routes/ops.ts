@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import type { AppDeps, AppEnv } from '../app.js';
+import type { AppDeps, AppEnv } from '../app-deps.js';
 
 /** Health, readiness and Prometheus metrics. */
 export function opsRoutes(deps: AppDeps): Hono<AppEnv> {

@@ -1,9 +1,8 @@
 import { type Message, type NewMessage, withCursor } from '../message.js';
 import { RingBuffer } from '../ring-buffer.js';
+import { EpochCursors } from './epoch-cursor.js';
+import { LiveFeed } from './live-feed.js';
 import type { EventListener, MessageStore, ReadQuery, ReadResult, ResetReason, WallEvent } from './store.js';
-
-/** Cursor `{epoch}-{seq}`: seq counts a wall's events from 1, densely. */
-const CURSOR = /^([0-9a-z]{1,16})-(0|[1-9][0-9]{0,15})$/;
 
 type MessageEvent = Extract<WallEvent, { type: 'message' }>;
 
@@ -18,20 +17,24 @@ interface WallLog {
 
 /**
  * Keeps each wall's newest events in a ring buffer, in this process only.
- * Seqs are dense, so the position of a cursor is one subtraction. The epoch
- * is new at every start: cursors from before a restart are answered with a
- * reset, as their events are gone.
+ * Cursors are `{epoch}-{seq}` with seq counting a wall's events from 1,
+ * densely, so the position of a cursor is one subtraction. The epoch is new
+ * at every start: cursors from before a restart are answered with a reset,
+ * as their events are gone.
  */
 export class MemoryStore implements MessageStore {
-  readonly epoch = (Date.now().toString(36) + Math.floor(Math.random() * 36 ** 4).toString(36)).slice(-12);
+  readonly #cursors = new EpochCursors(
+    (Date.now().toString(36) + Math.floor(Math.random() * 36 ** 4).toString(36)).slice(-12),
+    '[0-9a-z]{1,16}',
+  );
   readonly #walls = new Map<string, WallLog>();
-  readonly #listeners: EventListener[] = [];
+  readonly #feed = new LiveFeed();
 
   constructor(readonly historySize: number) {}
 
   async append(draft: NewMessage): Promise<Message> {
     const log = this.#log(draft.wall);
-    const message = withCursor(draft, this.#cursor(log.seq + 1));
+    const message = withCursor(draft, this.#cursors.format(log.seq + 1));
     const event: MessageEvent = { type: 'message', cursor: message.cursor, message };
     log.byId.set(message.id, event);
     this.#push(draft.wall, log, event);
@@ -44,7 +47,7 @@ export class MemoryStore implements MessageStore {
     if (log === undefined || target === undefined) return undefined;
     log.byId.delete(id);
     log.removed.add(target);
-    const event: WallEvent = { type: 'delete', cursor: this.#cursor(log.seq + 1), id };
+    const event: WallEvent = { type: 'delete', cursor: this.#cursors.format(log.seq + 1), id };
     this.#push(wall, log, event);
     return event;
   }
@@ -54,10 +57,10 @@ export class MemoryStore implements MessageStore {
     const headSeq = log?.seq ?? 0;
     const length = log?.events.length ?? 0;
     const firstSeq = headSeq - length + 1;
-    const head = this.#cursor(headSeq);
+    const head = this.#cursors.format(headSeq);
     let reset: ResetReason | undefined;
     if (query.after !== undefined) {
-      const position = this.#position(query.after, firstSeq, headSeq);
+      const position = this.#cursors.position(query.after, firstSeq - 1, headSeq);
       if (typeof position === 'number') {
         const events = log === undefined ? [] : forward(log, position - firstSeq + 1, query.limit);
         return { events, head, start: query.after };
@@ -65,7 +68,7 @@ export class MemoryStore implements MessageStore {
       reset = position.reset;
     }
     const events = log === undefined ? [] : newestMessages(log, query.limit);
-    const start = events[0] === undefined ? head : this.#before(events[0].cursor);
+    const start = events[0] === undefined ? head : this.#cursors.before(events[0].cursor);
     return reset === undefined ? { events, head, start } : { events, head, start, reset };
   }
 
@@ -74,11 +77,11 @@ export class MemoryStore implements MessageStore {
   }
 
   compareCursors(a: string, b: string): number {
-    return seqOf(a) - seqOf(b);
+    return this.#cursors.compare(a, b);
   }
 
   onEvent(listener: EventListener): void {
-    this.#listeners.push(listener);
+    this.#feed.add(listener);
   }
 
   async isReady(): Promise<boolean> {
@@ -86,7 +89,7 @@ export class MemoryStore implements MessageStore {
   }
 
   async close(): Promise<void> {
-    this.#listeners.length = 0;
+    this.#feed.clear();
   }
 
   #log(wall: string): WallLog {
@@ -106,26 +109,7 @@ export class MemoryStore implements MessageStore {
       if (evicted.type === 'message' && log.byId.get(evicted.message.id) === evicted)
         log.byId.delete(evicted.message.id);
     }
-    for (const listener of this.#listeners) listener(wall, event);
-  }
-
-  #cursor(seq: number): string {
-    return `${this.epoch}-${seq}`;
-  }
-
-  #before(cursor: string): string {
-    return this.#cursor(seqOf(cursor) - 1);
-  }
-
-  /** The seq a cursor names, or why it cannot be resumed. */
-  #position(cursor: string, firstSeq: number, headSeq: number): number | { reset: ResetReason } {
-    const match = CURSOR.exec(cursor);
-    if (match === null) return { reset: 'malformed' };
-    if (match[1] !== this.epoch) return { reset: 'epoch' };
-    const seq = Number(match[2]);
-    if (seq > headSeq) return { reset: 'unknown' };
-    if (seq < firstSeq - 1) return { reset: 'trimmed' };
-    return seq;
+    this.#feed.emit(wall, event);
   }
 }
 
@@ -147,8 +131,4 @@ function newestMessages(log: WallLog, limit: number): WallEvent[] {
     if (event.type === 'message' && !log.removed.has(event)) newest.push(event);
   }
   return newest.reverse();
-}
-
-function seqOf(cursor: string): number {
-  return Number(cursor.slice(cursor.lastIndexOf('-') + 1));
 }

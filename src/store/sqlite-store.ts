@@ -3,17 +3,18 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { type Message, type NewMessage, withCursor } from '../message.js';
-import type { EventListener, MessageStore, ReadQuery, ReadResult, ResetReason, WallEvent } from './store.js';
-
-/** Cursor `{epoch}-{seq}`: seq is the row's global, never reused position. */
-const CURSOR = /^([0-9a-f]{8})-(0|[1-9][0-9]{0,15})$/;
-
-/**
- * Rows over `historySize` a wall may hold before it is trimmed: trimming in
- * batches keeps each delete small (streaming never waits long on it) and
- * rare (not one delete per post).
- */
-const TRIM_SLACK = 100;
+import { EpochCursors } from './epoch-cursor.js';
+import { LiveFeed } from './live-feed.js';
+import {
+  type EventListener,
+  type MessageStore,
+  type ReadQuery,
+  type ReadResult,
+  type ResetReason,
+  StoreUnavailableError,
+  TRIM_SLACK,
+  type WallEvent,
+} from './store.js';
 
 /** Decoded events kept in memory, so a replay storm parses each row once. */
 const EVENT_CACHE_SIZE = 10_000;
@@ -36,19 +37,20 @@ type PendingWrite = { wall: string; reject: (error: unknown) => void } & (
  *
  * Appends are group-committed: the posts that arrive in one event-loop turn
  * share one transaction (and one fsync, `synchronous=FULL`), and each
- * resolves only after that commit. Seqs come from one counter over all
- * walls, kept by this process (one process per file), and never go back:
- * a cursor from before a restart resumes exactly. The epoch is drawn when
- * the file is created, so a cursor from another (or a recreated) file is
- * answered with a reset instead of a wrong position.
+ * resolves only after that commit. Cursors are `{epoch}-{seq}`: seqs come
+ * from one counter over all walls, kept by this process (one process per
+ * file), and never go back, so a cursor from before a restart resumes
+ * exactly. The epoch is drawn when the file is created, so a cursor from
+ * another (or a recreated) file is answered with a reset instead of a wrong
+ * position.
  */
 export class SqliteStore implements MessageStore {
   readonly #db: Database.Database;
-  readonly epoch: string;
+  readonly #cursors: EpochCursors;
   #lastSeq: number;
   #queue: PendingWrite[] = [];
   #flushScheduled = false;
-  readonly #listeners: EventListener[] = [];
+  readonly #feed = new LiveFeed();
   readonly #cache = new Map<number, WallEvent>();
   readonly #statements;
 
@@ -82,7 +84,7 @@ export class SqliteStore implements MessageStore {
     this.#db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('last_seq', '0')").run();
     const meta = (key: string) =>
       (this.#db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string }).value;
-    this.epoch = meta('epoch');
+    this.#cursors = new EpochCursors(meta('epoch'), '[0-9a-f]{8}');
     this.#lastSeq = Number(meta('last_seq'));
     this.#statements = {
       insert: this.#db.prepare('INSERT INTO events (seq, wall, type, id, json) VALUES (?, ?, ?, ?, ?)'),
@@ -123,12 +125,16 @@ export class SqliteStore implements MessageStore {
   }
 
   async read(wall: string, query: ReadQuery): Promise<ReadResult> {
+    return this.#answer(() => this.#read(wall, query));
+  }
+
+  #read(wall: string, query: ReadQuery): ReadResult {
     const trimmedUpto = (this.#statements.wall.get(wall) as { trimmedUpto: number } | undefined)?.trimmedUpto ?? 0;
     const headSeq = (this.#statements.head.get(wall) as { seq: number | null }).seq ?? trimmedUpto;
-    const head = this.#cursor(headSeq);
+    const head = this.#cursors.format(headSeq);
     let reset: ResetReason | undefined;
     if (query.after !== undefined) {
-      const position = this.#position(query.after, trimmedUpto);
+      const position = this.#cursors.position(query.after, trimmedUpto, this.#lastSeq);
       if (typeof position === 'number') {
         const rows = this.#statements.after.all(wall, position, query.limit) as EventRow[];
         return { events: rows.map((row) => this.#event(row)), head, start: query.after };
@@ -140,21 +146,23 @@ export class SqliteStore implements MessageStore {
     const first = rows[0];
     // The row before the first one returned may be of another wall: any seq
     // between it and the first row names the same position, so seq - 1 does.
-    const start = first === undefined ? head : this.#cursor(first.seq - 1);
+    const start = first === undefined ? head : this.#cursors.format(first.seq - 1);
     return reset === undefined ? { events, head, start } : { events, head, start, reset };
   }
 
   async get(wall: string, id: string): Promise<Message | undefined> {
-    const row = this.#statements.byId.get(wall, id) as { json: string } | undefined;
-    return row === undefined ? undefined : (JSON.parse(row.json) as Message);
+    return this.#answer(() => {
+      const row = this.#statements.byId.get(wall, id) as { json: string } | undefined;
+      return row === undefined ? undefined : (JSON.parse(row.json) as Message);
+    });
   }
 
   compareCursors(a: string, b: string): number {
-    return seqOf(a) - seqOf(b);
+    return this.#cursors.compare(a, b);
   }
 
   onEvent(listener: EventListener): void {
-    this.#listeners.push(listener);
+    this.#feed.add(listener);
   }
 
   async isReady(): Promise<boolean> {
@@ -164,8 +172,17 @@ export class SqliteStore implements MessageStore {
   async close(): Promise<void> {
     if (!this.#db.open) return;
     this.#flush();
-    this.#listeners.length = 0;
+    this.#feed.clear();
     this.#db.close();
+  }
+
+  /** Runs a read; a failing database (I/O error, corrupt page) is the store being unavailable. */
+  #answer<T>(read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      throw new StoreUnavailableError('The SQLite database could not be read.', { cause: error });
+    }
   }
 
   /** Commits every queued append in one transaction, then answers and feeds them. */
@@ -183,7 +200,7 @@ export class SqliteStore implements MessageStore {
         for (const write of batch) {
           if (write.kind === 'message') {
             seq++;
-            const message = withCursor(write.draft, this.#cursor(seq));
+            const message = withCursor(write.draft, this.#cursors.format(seq));
             this.#statements.insert.run(seq, write.wall, 'message', message.id, JSON.stringify(message));
             const { rows } = this.#statements.countRow.get(write.wall) as { rows: number };
             grown.set(write.wall, rows);
@@ -200,23 +217,25 @@ export class SqliteStore implements MessageStore {
           this.#statements.remove.run(target.seq);
           this.#cache.delete(target.seq);
           this.#statements.insert.run(seq, write.wall, 'delete', write.id, JSON.stringify({ id: write.id }));
-          results.push({ type: 'delete', cursor: this.#cursor(seq), id: write.id });
+          results.push({ type: 'delete', cursor: this.#cursors.format(seq), id: write.id });
         }
         this.#statements.saveLastSeq.run(String(seq));
         for (const [wall, rows] of grown) if (rows > this.historySize + TRIM_SLACK) this.#trim(wall, rows);
         return { results, lastSeq: seq };
       })();
     } catch (error) {
-      for (const write of batch) write.reject(error);
+      // The transaction rolled back: none of the batch was stored.
+      const failure = new StoreUnavailableError('The SQLite database refused the commit.', { cause: error });
+      for (const write of batch) write.reject(failure);
       return;
     }
     this.#lastSeq = outcome.lastSeq;
     batch.forEach((write, i) => {
       const event = outcome.results[i];
-      if (event !== undefined) this.#remember(event, seqOf(event.cursor));
+      if (event !== undefined) this.#remember(event, this.#cursors.seqOf(event.cursor));
       if (write.kind === 'message') write.resolve((event as Extract<WallEvent, { type: 'message' }>).message);
       else write.resolve(event);
-      if (event !== undefined) for (const listener of this.#listeners) listener(write.wall, event);
+      if (event !== undefined) this.#feed.emit(write.wall, event);
     });
   }
 
@@ -232,7 +251,7 @@ export class SqliteStore implements MessageStore {
   #event(row: EventRow): WallEvent {
     const cached = this.#cache.get(row.seq);
     if (cached !== undefined) return cached;
-    const cursor = this.#cursor(row.seq);
+    const cursor = this.#cursors.format(row.seq);
     const event: WallEvent =
       row.type === 'message'
         ? { type: 'message', cursor, message: JSON.parse(row.json) as Message }
@@ -248,22 +267,4 @@ export class SqliteStore implements MessageStore {
       if (oldest !== undefined) this.#cache.delete(oldest);
     }
   }
-
-  #cursor(seq: number): string {
-    return `${this.epoch}-${seq}`;
-  }
-
-  #position(cursor: string, trimmedUpto: number): number | { reset: ResetReason } {
-    const match = CURSOR.exec(cursor);
-    if (match === null) return { reset: 'malformed' };
-    if (match[1] !== this.epoch) return { reset: 'epoch' };
-    const seq = Number(match[2]);
-    if (seq > this.#lastSeq) return { reset: 'unknown' };
-    if (seq < trimmedUpto) return { reset: 'trimmed' };
-    return seq;
-  }
-}
-
-function seqOf(cursor: string): number {
-  return Number(cursor.slice(cursor.lastIndexOf('-') + 1));
 }

@@ -31,8 +31,8 @@
  * ## Appending and the live feed
  * - `append` resolves only once the message is as durable as the store can
  *   make it (committed to SQLite, acknowledged by Redis); a caller may then
- *   answer `201`. It rejects with `unavailable` when the store is down, and a
- *   rejected append was not stored.
+ *   answer `201`. It rejects with a `StoreUnavailableError` when the store is
+ *   down, and a rejected append was not stored.
  * - Every appended event, from this process or (for shared stores) any
  *   other, is passed exactly once to the `onEvent` listeners, per wall in
  *   cursor order. A listener runs synchronously and must not throw.
@@ -41,8 +41,33 @@
  * - Each wall keeps at least its newest `historySize` events (messages and
  *   the rarer delete events). Older ones may be trimmed at any time, and
  *   cursors before them stop resuming.
+ *
+ * ## Failures
+ * - A store reports trouble with its backend (a Redis that does not answer,
+ *   a disk that refuses a commit) as a `StoreUnavailableError` carrying the
+ *   backend's error as `cause`. Stores know nothing of HTTP: the app maps
+ *   this error to its `503` in one place.
  */
 import type { Message, NewMessage } from '../message.js';
+
+/**
+ * Rows over `historySize` a wall may hold before it is trimmed (SQLite,
+ * Redis): trimming in batches keeps each delete small, so streaming never
+ * waits long on it, and rare, not one delete per post.
+ */
+export const TRIM_SLACK = 100;
+
+/** The store's backend did not answer or refused the operation; nothing was changed. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+  /** How long a client should wait before trying again. */
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
+    super(message, { cause: options.cause });
+    this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
+  }
+}
 
 export type WallEvent =
   | { readonly type: 'message'; readonly cursor: string; readonly message: Message }

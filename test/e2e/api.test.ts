@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server.js';
-import { getJson, postJson, startTestServer } from '../helpers.js';
+import { getJson, postJson } from '../support/http.js';
+import { startTestServer } from '../support/server.js';
 
 describe('posting and reading over HTTP', () => {
   let server: RunningServer;

@@ -3,15 +3,14 @@
  * merge by id, reconnect without gaps, and the id-only head event that the
  * `eventsource` npm client ignores but browsers honour.
  */
-import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server.js';
-import { postJson, startTestServer } from '../helpers.js';
+import { postJson } from '../support/http.js';
+import { startTestServer } from '../support/server.js';
+import { CHROMIUM, withoutChromium } from '../support/services.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-describe.skipIf(!existsSync(CHROMIUM) && !process.env.CI)('the page in Chromium', () => {
+describe.skipIf(withoutChromium())('the page in Chromium', () => {
   let server: RunningServer;
   let browser: Browser;
   let page: Page;

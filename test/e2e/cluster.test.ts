@@ -3,7 +3,7 @@
  * deploy/nginx.conf: one wall across instances, then one instance killed.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,10 +11,12 @@ import { EventSource } from 'eventsource';
 import { nanoid } from 'nanoid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/message.js';
-import { deleteRedisPrefix, getJson, postJson, RawSse, redisUrl, until, within } from '../helpers.js';
-import { spawnWallcast, type WallcastProcess } from '../process.js';
-
-const NGINX = process.env.NGINX_PATH ?? '/usr/sbin/nginx';
+import { until, within } from '../support/deadlines.js';
+import { getJson, postJson } from '../support/http.js';
+import { spawnWallcast, type WallcastProcess } from '../support/process.js';
+import { deleteRedisPrefix, redisUrl } from '../support/redis.js';
+import { NGINX, withoutNginx, withoutRedis } from '../support/services.js';
+import { RawSse } from '../support/sse-reader.js';
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -24,7 +26,7 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-describe.skipIf(!existsSync(NGINX) && !process.env.CI)('three instances on Redis behind nginx', () => {
+describe.skipIf(withoutNginx() || (await withoutRedis()))('three instances on Redis behind nginx', () => {
   const prefix = `wallcast-cluster-${nanoid(8)}:`;
   const dir = mkdtempSync(join(tmpdir(), 'wallcast-nginx-'));
   let instances: WallcastProcess[] = [];

@@ -1,7 +1,9 @@
 /** The Tornado chat demo's own protocol, as its chat.js speaks it. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server.js';
-import { postJson, startTestServer, within } from '../helpers.js';
+import { within } from '../support/deadlines.js';
+import { postJson } from '../support/http.js';
+import { startTestServer } from '../support/server.js';
 
 describe('Tornado chat demo compatibility', () => {
   let server: RunningServer;

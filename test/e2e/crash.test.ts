@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Message } from '../../src/message.js';
-import { getJson, RawSse, until, within } from '../helpers.js';
-import { spawnWallcast } from '../process.js';
+import { until, within } from '../support/deadlines.js';
+import { getJson } from '../support/http.js';
+import { spawnWallcast } from '../support/process.js';
+import { RawSse } from '../support/sse-reader.js';
 
 const POSTER = new URL('../fixtures/poster.mjs', import.meta.url).pathname;
 

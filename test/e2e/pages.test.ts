@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server.js';
-import { postJson, startTestServer } from '../helpers.js';
+import { postJson } from '../support/http.js';
+import { startTestServer } from '../support/server.js';
 
 describe('server-rendered pages', () => {
   let server: RunningServer;

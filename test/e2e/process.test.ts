@@ -1,7 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { postJson, RawSse, within } from '../helpers.js';
-import { MAIN, spawnWallcast } from '../process.js';
+import { within } from '../support/deadlines.js';
+import { postJson } from '../support/http.js';
+import { MAIN, spawnWallcast } from '../support/process.js';
+import { RawSse } from '../support/sse-reader.js';
 
 describe('the wallcast process', () => {
   it('stops at start with one line naming the bad variable and a non-zero exit', () => {

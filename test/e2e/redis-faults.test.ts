@@ -8,7 +8,12 @@ import { nanoid } from 'nanoid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/message.js';
 import type { RunningServer } from '../../src/server.js';
-import { deleteRedisPrefix, postJson, RawSse, redisUrl, startTestServer, until } from '../helpers.js';
+import { until } from '../support/deadlines.js';
+import { postJson } from '../support/http.js';
+import { deleteRedisPrefix, redisUrl } from '../support/redis.js';
+import { startTestServer } from '../support/server.js';
+import { withoutRedis } from '../support/services.js';
+import { RawSse } from '../support/sse-reader.js';
 
 /** A relay to Redis that can be cut (connections dropped, new ones refused) and restored. */
 class Relay {
@@ -41,7 +46,7 @@ class Relay {
   }
 }
 
-describe('Redis faults', () => {
+describe.skipIf(await withoutRedis())('Redis faults', () => {
   const prefix = `wallcast-faults-${nanoid(8)}:`;
   const direct = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0');
   const relay = new Relay({ host: direct.hostname, port: Number(direct.port || 6379) });

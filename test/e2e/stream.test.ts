@@ -5,7 +5,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/message.js';
 import type { RunningServer } from '../../src/server.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import { getJson, postJson, RawSse, startTestServer, until, within } from '../helpers.js';
+import { until, within } from '../support/deadlines.js';
+import { getJson, postJson } from '../support/http.js';
+import { startTestServer } from '../support/server.js';
+import { RawSse } from '../support/sse-reader.js';
 
 describe('event streams', () => {
   let server: RunningServer;

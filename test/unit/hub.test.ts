@@ -5,11 +5,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Hub, type Subscriber } from '../../src/hub.js';
+import { Hub } from '../../src/hub.js';
 import { createMessage } from '../../src/message.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { WallEvent } from '../../src/store/store.js';
-import { RawSse, until } from '../helpers.js';
+import type { Subscriber } from '../../src/subscriber.js';
+import { until } from '../support/deadlines.js';
+import { RawSse } from '../support/sse-reader.js';
 
 describe('Hub', () => {
   let server: http.Server | undefined;
@@ -23,7 +25,11 @@ describe('Hub', () => {
     for (let i = 1; i <= 9; i++) await store.append(createMessage('w', '', `m${i}`));
     const events = (await store.read('w', { limit: 9 })).events;
     const at = (n: number) => events[n - 1] as WallEvent;
-    const hub = new Hub({ heartbeatMs: 60_000, slowClientBytes: 1 << 20, compareCursors: store.compareCursors });
+    const hub = new Hub({
+      heartbeatMs: 60_000,
+      slowClientBytes: 1 << 20,
+      compareCursors: (a, b) => store.compareCursors(a, b),
+    });
     let opened: ((s: Subscriber) => void) | undefined;
     const subscribed = new Promise<Subscriber>((resolve) => {
       opened = resolve;

@@ -1,0 +1,26 @@
+import type { Context } from 'hono';
+import { ApiError } from '../errors.js';
+
+/**
+ * Cross-site form posts are refused: a page elsewhere must not post as the
+ * visitor. A form post from another site says so in `Sec-Fetch-Site`, or in
+ * an `Origin` whose host is not ours; a post without either (curl) is not a
+ * browser acting for someone.
+ */
+export function assertSameOrigin(c: Context): void {
+  const origin = c.req.header('Origin');
+  const host = c.req.header('Host');
+  if (c.req.header('Sec-Fetch-Site') === 'cross-site') {
+    throw new ApiError('forbidden', 'Cross-site form posts are not accepted.');
+  }
+  if (origin === undefined) return;
+  let originHost: string | undefined;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    originHost = undefined;
+  }
+  if (originHost === undefined || originHost !== host) {
+    throw new ApiError('forbidden', 'Cross-site form posts are not accepted.');
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * One open event stream of one wall, as the hub sees it.
+ *
+ * A stream moves through four states, forward only:
+ *
+ *     replaying ──goLive──▶ live ◀─────────────┐
+ *         │                                    │ the first event past the cursor
+ *         └────goLive──▶ catching-up ──────────┘
+ *     any ──close──▶ closed
+ *
+ * - replaying: the route writes the replay page by page; live events that
+ *   arrive meanwhile are held (bounded, like a slow socket).
+ * - catching-up: the replay ended and nothing held came after it. A shared
+ *   store's feed lags its reads, so it may still bring events the replay
+ *   already sent: those are dropped until the first event past the cursor.
+ *   The feed is in cursor order, so everything after that one is new.
+ * - live: every event of the wall is written as it comes.
+ * - closed: the client left, was evicted, or the server is shutting down.
+ */
+import type { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { encodeWallEvent, joinFrames, PING } from './sse.js';
+import type { WallEvent } from './store/store.js';
+
+export type SubscriberState = 'replaying' | 'catching-up' | 'live' | 'closed';
+
+export interface SubscriberOptions {
+  /** Bytes queued for this client (on its socket, or held while replaying) before it is evicted. */
+  slowClientBytes: number;
+  /** The store's cursor order, to drop replayed events from the live feed. */
+  compareCursors: (a: string, b: string) => number;
+  /** Called once when the client falls behind the bound; the hub evicts it. */
+  onSlow: (subscriber: Subscriber) => void;
+}
+
+export class Subscriber {
+  #state: SubscriberState = 'replaying';
+  /** Where the replay reached: its last event's cursor, or where it started. */
+  #cursor: string | undefined;
+  /** Live events that arrived while replaying; bounded by `#heldBytes`. */
+  #held: WallEvent[] = [];
+  #heldBytes = 0;
+  #lastWriteMs: number;
+
+  constructor(
+    readonly wall: string,
+    /** The response, to end it gracefully; events go straight to `#socket`. */
+    private readonly res: ServerResponse,
+    private readonly socket: Socket,
+    private readonly options: SubscriberOptions,
+    nowMs = Date.now(),
+  ) {
+    this.#lastWriteMs = nowMs;
+  }
+
+  get state(): SubscriberState {
+    return this.#state;
+  }
+
+  get closed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  /** Where the replay reached (undefined until its first page): the next page reads after it. */
+  get cursor(): string | undefined {
+    return this.#cursor;
+  }
+
+  /**
+   * One page of the replay. Not bounded like live writes: a replay may be
+   * larger than the bound, and the route waits for `drained` before the
+   * next page instead.
+   */
+  writeReplay(bytes: Buffer | undefined, cursor: string): void {
+    if (this.#state !== 'replaying') return;
+    this.#cursor = cursor;
+    if (bytes !== undefined) this.#send(bytes, Date.now(), false);
+  }
+
+  /** Resolves once the client has taken what was written down to the bound, or is gone. */
+  async drained(): Promise<void> {
+    const socket = this.socket;
+    while (!this.closed && !socket.destroyed && socket.writableLength > this.options.slowClientBytes) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          socket.off('drain', done).off('close', done);
+          resolve();
+        };
+        socket.once('drain', done).once('close', done);
+      });
+    }
+  }
+
+  /** Ends the replay: writes what was held meanwhile, past the replay's end. */
+  goLive(): void {
+    if (this.#state !== 'replaying') return;
+    const after = this.#after(this.#held);
+    this.#held = [];
+    this.#heldBytes = 0;
+    if (after.length === 0) {
+      this.#state = 'catching-up';
+      return;
+    }
+    this.#state = 'live';
+    this.#send(joinFrames(after), Date.now(), true);
+  }
+
+  /**
+   * The hub's flush: this tick's events of the wall, with `frame`, their
+   * bytes joined once for every live stream. Returns how many were written.
+   */
+  offer(events: WallEvent[], frame: Buffer, nowMs: number): number {
+    switch (this.#state) {
+      case 'live':
+        this.#send(frame, nowMs, true);
+        return events.length;
+      case 'replaying':
+        this.#hold(events);
+        return 0;
+      case 'catching-up': {
+        const after = this.#after(events);
+        if (after.length === 0) return 0;
+        this.#state = 'live';
+        this.#send(after.length === events.length ? frame : joinFrames(after), nowMs, true);
+        return after.length;
+      }
+      default:
+        return 0;
+    }
+  }
+
+  /** A `: ping` when nothing was written since `idleSinceMs`, so proxies and clients see traffic. */
+  heartbeat(nowMs: number, idleSinceMs: number): void {
+    if (this.#state !== 'closed' && this.#lastWriteMs <= idleSinceMs) this.#send(PING, nowMs, true);
+  }
+
+  /** Marks the stream closed; returns false when it already was. */
+  markClosed(): boolean {
+    if (this.#state === 'closed') return false;
+    this.#state = 'closed';
+    this.#held = [];
+    return true;
+  }
+
+  /** Cuts the connection now (the client reconnects and replays from its cursor). */
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Graceful end: `goodbye` (a short `retry:`), then the end of the response. */
+  end(goodbye: string): void {
+    if (this.#state === 'closed' || this.socket.destroyed) return;
+    this.socket.write(goodbye);
+    this.res.end();
+  }
+
+  #hold(events: WallEvent[]): void {
+    for (const event of events) {
+      this.#held.push(event);
+      this.#heldBytes += encodeWallEvent(event).length;
+    }
+    // Same bound and same remedy as a slow socket: the client reconnects and
+    // replays from its last event, instead of this process holding its backlog.
+    if (this.#heldBytes > this.options.slowClientBytes) this.options.onSlow(this);
+  }
+
+  /** The events strictly after what this client was last sent. */
+  #after(events: WallEvent[]): WallEvent[] {
+    const cursor = this.#cursor;
+    if (cursor === undefined) return events;
+    const compare = this.options.compareCursors;
+    return events.filter((event) => compare(event.cursor, cursor) > 0);
+  }
+
+  #send(bytes: Buffer, nowMs: number, bounded: boolean): void {
+    const socket = this.socket;
+    if (socket.destroyed) return;
+    socket.write(bytes);
+    this.#lastWriteMs = nowMs;
+    // Bounded per client: a reader that stopped would otherwise grow this
+    // process without limit (a socket write never refuses).
+    if (bounded && socket.writableLength > this.options.slowClientBytes) this.options.onSlow(this);
+  }
+}

@@ -1,0 +1,20 @@
+/** JSON over real HTTP, as an API client would send it. */
+
+export async function postJson(
+  base: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: any; headers: Headers }> {
+  const response = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, json: text === '' ? undefined : JSON.parse(text), headers: response.headers };
+}
+export async function getJson(base: string, path: string): Promise<{ status: number; json: any }> {
+  const response = await fetch(`${base}${path}`);
+  return { status: response.status, json: await response.json() };
+}
