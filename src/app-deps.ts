@@ -5,6 +5,7 @@
 import type { HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
+import type { ClientAddresses } from './http/client-address.js';
 import type { Hub } from './hub.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Metrics } from './metrics.js';
@@ -20,6 +21,8 @@ export interface AppDeps {
   hub: Hub;
   /** The one path every door that posts goes through. */
   posting: Posting;
+  /** Who a request comes from (the socket, or a trusted proxy's X-Forwarded-For). */
+  clients: ClientAddresses;
   metrics: Metrics;
   /** Draining after SIGTERM: new streams and posts are refused, `/readyz` answers 503, long polls end. */
   lifecycle: Lifecycle;

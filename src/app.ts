@@ -9,12 +9,17 @@ import { eventRoutes } from './routes/events.js';
 import { messageRoutes } from './routes/messages.js';
 import { opsRoutes } from './routes/ops.js';
 import { pageRoutes } from './routes/pages.js';
-import { StoreUnavailableError } from './store/store.js';
+import { StoreUnavailableError, WallLimitError } from './store/store.js';
 import { renderErrorPage } from './views/error-page.js';
 
 /** The whole HTTP surface; no I/O until a request comes. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  // Before next(), with c.header: it reaches every response, event streams included.
+  app.use(async (c, next) => {
+    c.header('X-Content-Type-Options', 'nosniff');
+    await next();
+  });
   // One wall's messages and events, mounted per wall and, for `main`, at the short aliases.
   const wall = new Hono<AppEnv>().route('/', messageRoutes(deps)).route('/', eventRoutes(deps));
   app.route('/api/walls/:wall', wall);
@@ -38,12 +43,12 @@ function toApiError(error: Error, c: Context, deps: AppDeps): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof StoreUnavailableError) {
     deps.log.warn({ err: error, method: c.req.method, path: c.req.path }, 'store unavailable: answered 503');
-    const posting = c.req.method === 'POST';
-    return unavailable(
-      posting
-        ? 'The message store is not available; nothing was posted. Try again shortly.'
-        : 'The message store is not available. Try again shortly.',
-      error.retryAfterSeconds,
+    return unavailable(storeTroubleMessage(c.req.method, error), error.retryAfterSeconds);
+  }
+  if (error instanceof WallLimitError) {
+    return new ApiError(
+      'too_many_walls',
+      `This server keeps at most ${error.maxWalls} walls and has no room for a new one; post to an existing wall.`,
     );
   }
   if (error instanceof HTTPException) {
@@ -52,6 +57,16 @@ function toApiError(error: Error, c: Context, deps: AppDeps): ApiError {
   }
   deps.log.error({ err: error, method: c.req.method, path: c.req.path }, 'unexpected error');
   return new ApiError('internal', 'Something went wrong on our side; it has been logged.');
+}
+
+/** What a 503 from the store means for the request: whether a post was stored is said as truly as it is known. */
+function storeTroubleMessage(method: string, error: StoreUnavailableError): string {
+  if (method !== 'POST' && method !== 'DELETE') return 'The message store is not available. Try again shortly.';
+  if (!error.uncertain) return 'The message store is not available; nothing was changed. Try again shortly.';
+  return (
+    'The message store did not confirm in time; it may have been done. Retry with the same ' +
+    'Idempotency-Key to have it done exactly once.'
+  );
 }
 
 /** Hono's exceptions carry a status only; the contract's code for it. */

@@ -12,14 +12,17 @@ export type ErrorCode =
   | 'invalid_next'
   | 'invalid_cursor'
   | 'invalid_limit'
+  | 'invalid_idempotency_key'
   | 'bad_request'
   | 'unauthorized'
   | 'forbidden'
   | 'not_found'
   | 'payload_too_large'
   | 'unsupported_media_type'
+  | 'idempotency_key_reused'
   | 'rate_limited'
   | 'unavailable'
+  | 'too_many_walls'
   | 'internal';
 
 const STATUS_OF: Record<ErrorCode, number> = {
@@ -30,14 +33,17 @@ const STATUS_OF: Record<ErrorCode, number> = {
   invalid_next: 400,
   invalid_cursor: 400,
   invalid_limit: 400,
+  invalid_idempotency_key: 400,
   bad_request: 400,
   unauthorized: 401,
   forbidden: 403,
   not_found: 404,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  idempotency_key_reused: 422,
   rate_limited: 429,
   unavailable: 503,
+  too_many_walls: 507,
   internal: 500,
 };
 

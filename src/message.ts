@@ -113,8 +113,12 @@ export function linkify(text: string): string {
   return html + escapeHtml(text.slice(last));
 }
 
-/** The seed's `message.html`, with the author when there is one. */
+/**
+ * The seed's `message.html`, with the author when there is one. Author and
+ * body are each isolated for bidirectional text (`<bdi>`, `dir="auto"`): a
+ * right-to-left override in one cannot reverse how the other reads.
+ */
 export function renderMessageHtml(id: string, author: string, body: string): string {
-  const who = author === '' ? '' : `<b class="author">${escapeHtml(author)}</b> `;
-  return `<div class="message" id="m${escapeHtml(id)}">${who}<span class="body">${linkify(body)}</span></div>`;
+  const who = author === '' ? '' : `<b class="author"><bdi>${escapeHtml(author)}</bdi></b> `;
+  return `<div class="message" id="m${escapeHtml(id)}">${who}<span class="body" dir="auto">${linkify(body)}</span></div>`;
 }

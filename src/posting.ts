@@ -14,16 +14,21 @@ import { bearerMatches } from './http/request.js';
 import type { Lifecycle } from './lifecycle.js';
 import { createMessage, type Message, validateAuthor, validateBody } from './message.js';
 import type { Metrics } from './metrics.js';
-import { RateLimiter } from './rate-limit.js';
+import type { PostBudget } from './rate-limit.js';
 import { type MessageStore, StoreUnavailableError } from './store/store.js';
+
+/** An idempotency key: 1–255 printable ASCII characters (a UUID, say). */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /** A post as a door hands it over. */
 export interface PostAttempt {
   wall: string;
   /** The `Authorization` header, checked against the publish token when one is set. */
   authorization: string | undefined;
-  /** Who is posting, for the rate limit: the client's address. */
+  /** Who is posting, for the rate limit: the client's address (see http/client-address.ts). */
   client: string;
+  /** The `Idempotency-Key` header; a form may send it as its `idempotency_key` field instead. */
+  idempotencyKey: string | undefined;
   /**
    * Reads the request's fields and runs the door's own checks (body type,
    * same origin, XSRF). Called only once the post is authorised, so an
@@ -32,20 +37,24 @@ export interface PostAttempt {
   readFields(): Promise<Record<string, unknown>>;
 }
 
-export class Posting {
-  readonly #limiter: RateLimiter | undefined;
+/** A stored post; `replayed` when an earlier post with the same idempotency key is what was stored. */
+export interface Posted {
+  message: Message;
+  replayed: boolean;
+}
 
+export class Posting {
   constructor(
     private readonly config: Config,
     private readonly store: MessageStore,
     private readonly metrics: Metrics,
     private readonly lifecycle: Lifecycle,
-  ) {
-    this.#limiter = config.rateLimit === undefined ? undefined : new RateLimiter(config.rateLimit);
-  }
+    /** The per-client post budget; undefined when there is no rate limit. */
+    private readonly budget: PostBudget | undefined,
+  ) {}
 
-  /** Stores the post and answers it as stored, or throws the ApiError that says why not. */
-  async post(attempt: PostAttempt): Promise<Message> {
+  /** Stores the post and answers it as stored, or throws the error that says why not. */
+  async post(attempt: PostAttempt): Promise<Posted> {
     if (this.lifecycle.draining) throw unavailable('The server is restarting; post again in a moment.');
     const token = this.config.publishToken;
     if (token !== undefined && !bearerMatches(attempt.authorization, token)) {
@@ -54,23 +63,48 @@ export class Posting {
     const fields = await attempt.readFields();
     const body = validateBody(fields.body, this.config.maxBodyChars);
     const author = validateAuthor(fields.author);
-    this.#takeFromBudget(attempt.client);
+    const idempotencyKey = parseIdempotencyKey(attempt.idempotencyKey ?? fields.idempotency_key);
+    await this.#takeFromBudget(attempt.client);
+    const draft = createMessage(attempt.wall, author, body);
+    let message: Message;
     try {
-      const message = await this.store.append(createMessage(attempt.wall, author, body));
-      this.metrics.posts++;
-      return message;
+      message = await this.store.append(draft, { idempotencyKey });
     } catch (error) {
       if (error instanceof StoreUnavailableError) this.metrics.postsRejected++;
       throw error;
     }
+    if (message.id === draft.id) {
+      this.metrics.posts++;
+      return { message, replayed: false };
+    }
+    // The key was used before: a retry of that post, or a mistake.
+    if (message.body !== body || message.author !== author) {
+      throw new ApiError(
+        'idempotency_key_reused',
+        'This Idempotency-Key was already used for another message; use a new key for a new post.',
+      );
+    }
+    this.metrics.postsReplayed++;
+    return { message, replayed: true };
   }
 
-  #takeFromBudget(client: string): void {
-    const waitSeconds = this.#limiter?.take(client) ?? 0;
+  async #takeFromBudget(client: string): Promise<void> {
+    const waitSeconds = (await this.budget?.take(client)) ?? 0;
     if (waitSeconds > 0) {
       throw new ApiError('rate_limited', `Too many posts; try again in ${waitSeconds} s.`, {
         'Retry-After': String(waitSeconds),
       });
     }
   }
+}
+
+function parseIdempotencyKey(raw: unknown): string | undefined {
+  if (raw === undefined || raw === '') return undefined;
+  if (typeof raw !== 'string' || !IDEMPOTENCY_KEY.test(raw)) {
+    throw new ApiError(
+      'invalid_idempotency_key',
+      'An Idempotency-Key is 1 to 255 printable ASCII characters, such as a UUID.',
+    );
+  }
+  return raw;
 }

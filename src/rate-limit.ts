@@ -1,30 +1,62 @@
+/**
+ * The post budget of each client (`WALLCAST_RATE_LIMIT`): a fixed window of
+ * so many posts, counted by rate-limiter-flexible. On the Redis store the
+ * count lives in Redis, so every instance draws on one budget per client;
+ * while Redis does not answer, each instance counts alone (its insurance)
+ * rather than refusing posts or letting them all through.
+ */
+import { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RateLimit } from './config.js';
 
-/** Clients tracked before expired windows are swept; bounds memory under address churn. */
-const SWEEP_AT_CLIENTS = 10_000;
+export class PostBudget {
+  private constructor(
+    private readonly limiter: RateLimiterMemory | RateLimiterRedis,
+    private readonly redis?: Redis,
+  ) {}
 
-/**
- * Fixed-window post counter per client key. `take` answers 0 when the post
- * may go ahead, or the seconds until the client's window reopens.
- */
-export class RateLimiter {
-  readonly #windows = new Map<string, { count: number; resetAtMs: number }>();
+  static inMemory(limit: RateLimit): PostBudget {
+    return new PostBudget(new RateLimiterMemory(options(limit)));
+  }
 
-  constructor(readonly limit: RateLimit) {}
+  /** Counted in the Redis of `storeUrl`, under its key prefix. */
+  static onRedis(limit: RateLimit, storeUrl: string): PostBudget {
+    const url = new URL(storeUrl);
+    const prefix = url.searchParams.get('prefix') ?? 'wallcast:';
+    url.searchParams.delete('prefix');
+    const redis = new Redis(url.toString(), {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: 500,
+    });
+    // The store's own connection reports outages; here they only mean counting locally.
+    redis.on('error', () => {});
+    const limiter = new RateLimiterRedis({
+      ...options(limit),
+      storeClient: redis,
+      keyPrefix: `${prefix}rate`,
+      rejectIfRedisNotReady: true,
+      insuranceLimiter: new RateLimiterMemory(options(limit)),
+    });
+    return new PostBudget(limiter, redis);
+  }
 
-  take(key: string, nowMs = Date.now()): number {
-    if (this.#windows.size >= SWEEP_AT_CLIENTS) this.#sweep(nowMs);
-    let window = this.#windows.get(key);
-    if (window === undefined || window.resetAtMs <= nowMs) {
-      window = { count: 0, resetAtMs: nowMs + this.limit.perMs };
-      this.#windows.set(key, window);
+  /** Takes one post from `client`'s budget: 0 when it may go ahead, else the seconds until it may. */
+  async take(client: string): Promise<number> {
+    try {
+      await this.limiter.consume(client);
+      return 0;
+    } catch (refusal) {
+      if (refusal instanceof RateLimiterRes) return Math.max(1, Math.ceil(refusal.msBeforeNext / 1000));
+      throw refusal;
     }
-    if (window.count >= this.limit.posts) return Math.max(1, Math.ceil((window.resetAtMs - nowMs) / 1000));
-    window.count++;
-    return 0;
   }
 
-  #sweep(nowMs: number): void {
-    for (const [key, window] of this.#windows) if (window.resetAtMs <= nowMs) this.#windows.delete(key);
+  async close(): Promise<void> {
+    await this.redis?.quit().catch(() => this.redis?.disconnect());
   }
+}
+
+function options(limit: RateLimit) {
+  return { points: limit.posts, duration: Math.ceil(limit.perMs / 1000) };
 }

@@ -21,8 +21,10 @@ export class RingBuffer<T> {
   /** Appends `item`; returns the item it evicted, if the buffer was full. */
   push(item: T): T | undefined {
     if (this.#length < this.capacity) {
-      // #start stays 0 until the buffer is full, so the next slot is the end.
-      this.#items.push(item);
+      const slot = (this.#start + this.#length) % this.capacity;
+      // The array grows only while no slot has been freed before its end.
+      if (slot === this.#items.length) this.#items.push(item);
+      else this.#items[slot] = item;
       this.#length++;
       return undefined;
     }
@@ -30,6 +32,16 @@ export class RingBuffer<T> {
     this.#items[this.#start] = item;
     this.#start = (this.#start + 1) % this.capacity;
     return evicted;
+  }
+
+  /** Removes and returns the oldest item (trimming by something other than count). */
+  shift(): T | undefined {
+    if (this.#length === 0) return undefined;
+    const oldest = this.#items[this.#start];
+    this.#items[this.#start] = undefined;
+    this.#start = (this.#start + 1) % this.capacity;
+    this.#length--;
+    return oldest;
   }
 
   /** The item `index` places from the oldest (0 = oldest). */

@@ -1,15 +1,17 @@
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createAdaptorServer } from '@hono/node-server';
+import { createServer, type RequestListener, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import type { AppDeps } from './app-deps.js';
 import type { Config } from './config.js';
+import { ClientAddresses } from './http/client-address.js';
 import { Hub } from './hub.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Posting } from './posting.js';
+import { PostBudget } from './rate-limit.js';
 import { createStore } from './store/create-store.js';
 import type { MessageStore } from './store/store.js';
 
@@ -22,6 +24,15 @@ const LISTEN_BACKLOG = 4096;
 
 /** How long shutdown waits for streams and requests to end before cutting them. */
 const SHUTDOWN_DEADLINE_MS = 5000;
+
+/**
+ * Requests a client may queue behind an unfinished response on one
+ * connection (HTTP/1.1 pipelining) before the connection is closed.
+ */
+const MAX_QUEUED_REQUESTS = 8;
+
+/** How often requests in progress are checked against WALLCAST_REQUEST_TIMEOUT_MS. */
+const REQUEST_TIMEOUT_CHECK_MS = 1000;
 
 export interface RunningServer {
   readonly url: string;
@@ -54,10 +65,24 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
   const metrics = new Metrics();
   const lifecycle = new Lifecycle();
-  const posting = new Posting(config, store, metrics, lifecycle);
-  const deps: AppDeps = { config, store, hub, posting, metrics, lifecycle, log };
+  const budget = postBudget(config);
+  const posting = new Posting(config, store, metrics, lifecycle, budget);
+  const clients = new ClientAddresses(config.trustProxy);
+  const deps: AppDeps = { config, store, hub, posting, clients, metrics, lifecycle, log };
   const app = createApp(deps);
-  const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+  const server = createServer(
+    {
+      // A request's headers and body must arrive in time: a trickling client is cut.
+      headersTimeout: config.requestTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_MS,
+    },
+    oneRequestAtATime(getRequestListener(app.fetch)),
+  );
+  // A connection that takes nothing we send, and sends nothing, for this long is closed:
+  // Node's socket timeout is reset by every write that completes, and suppressed
+  // while a large write is still making progress (net.Socket#_onTimeout).
+  server.timeout = config.sendTimeoutMs;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
@@ -78,6 +103,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     const deadline = setTimeout(() => server.closeAllConnections(), SHUTDOWN_DEADLINE_MS);
     await closed;
     clearTimeout(deadline);
+    await budget?.close();
     await store.close();
   };
 
@@ -90,5 +116,40 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       closing ??= close();
       return closing;
     },
+  };
+}
+
+/** The post budget: counted in Redis when the store is Redis (one budget over every instance). */
+function postBudget(config: Config): PostBudget | undefined {
+  if (config.rateLimit === undefined) return undefined;
+  return /^rediss?:/.test(config.store)
+    ? PostBudget.onRedis(config.rateLimit, config.store)
+    : PostBudget.inMemory(config.rateLimit);
+}
+
+/**
+ * HTTP/1.1 pipelining, bounded. Node parses every request a client sends on
+ * a connection at once, runs each, and buffers each response until the ones
+ * before it end: behind an open event stream, never. So here a request
+ * queued behind an unfinished response waits, not run, until the response
+ * before it has ended and the connection is its own (the response's
+ * `socket` event). More than MAX_QUEUED_REQUESTS waiting on one connection
+ * close it.
+ */
+function oneRequestAtATime(listener: RequestListener): RequestListener {
+  const waiting = new WeakMap<Socket, number>();
+  return (req, res) => {
+    if (res.socket !== null) return listener(req, res);
+    const connection = req.socket;
+    const queued = (waiting.get(connection) ?? 0) + 1;
+    if (queued > MAX_QUEUED_REQUESTS) {
+      connection.destroy();
+      return;
+    }
+    waiting.set(connection, queued);
+    res.once('socket', () => {
+      waiting.set(connection, (waiting.get(connection) ?? 1) - 1);
+      listener(req, res);
+    });
   };
 }

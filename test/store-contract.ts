@@ -4,7 +4,14 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMessage } from '../src/message.js';
-import { type MessageStore, TRIM_SLACK, type WallEvent } from '../src/store/store.js';
+import {
+  eventBytes,
+  type MessageStore,
+  type StoreLimits,
+  TRIM_SLACK,
+  type WallEvent,
+  WallLimitError,
+} from '../src/store/store.js';
 import { until } from './support/deadlines.js';
 
 export interface StoreFixture {
@@ -13,8 +20,11 @@ export interface StoreFixture {
   destroy(): Promise<void>;
 }
 
-/** Makes a fresh, empty store keeping `historySize` messages per wall. */
-export type StoreFactory = (historySize: number) => Promise<StoreFixture>;
+/** Makes a fresh, empty store with these limits. */
+export type StoreFactory = (limits: StoreLimits) => Promise<StoreFixture>;
+
+/** The suite's usual store: 20 events per wall, bytes and walls out of the way. */
+const LIMITS: StoreLimits = { historySize: 20, historyBytes: 1 << 20, maxWalls: 1000 };
 
 export function describeStoreContract(name: string, factory: StoreFactory): void {
   describe(`MessageStore contract: ${name}`, () => {
@@ -23,7 +33,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     let feed: { wall: string; event: WallEvent }[];
 
     beforeEach(async () => {
-      fixture = await factory(20);
+      fixture = await factory(LIMITS);
       store = fixture.store;
       feed = [];
       store.onEvent((wall, event) => feed.push({ wall, event }));
@@ -158,6 +168,91 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
     it('answers ready', async () => {
       expect(await store.isReady()).toBe(true);
+    });
+
+    /** A second store with other limits, destroyed after `use`. */
+    const withStore = async (limits: Partial<StoreLimits>, use: (other: MessageStore) => Promise<void>) => {
+      const other = await factory({ ...LIMITS, ...limits });
+      try {
+        await use(other.store);
+      } finally {
+        await other.destroy();
+      }
+    };
+    const long = (n: number) => `${n} ${'x'.repeat(1000)}`;
+
+    it('stops a page at maxBytes, but never before its first event', async () => {
+      const posted = [];
+      for (let i = 0; i < 10; i++) posted.push(await post('w', long(i)));
+      const size = eventBytes({ type: 'message', cursor: posted[0]?.cursor ?? '', message: posted[0]! });
+      const newest = await store.read('w', { limit: 10, maxBytes: size * 3.5 });
+      expect(newest.events.map((e) => e.cursor)).toEqual(posted.slice(-3).map((m) => m.cursor));
+      expect(newest.reset).toBeUndefined();
+      const forward = await store.read('w', { after: posted[1]?.cursor, limit: 10, maxBytes: size * 2.5 });
+      expect(forward.events.map((e) => e.cursor)).toEqual(posted.slice(2, 4).map((m) => m.cursor));
+      const tiny = await store.read('w', { after: posted[1]?.cursor, limit: 10, maxBytes: 1 });
+      expect(tiny.events.map((e) => e.cursor)).toEqual([posted[2]?.cursor]);
+      expect((await store.read('w', { limit: 10, maxBytes: 1 })).events).toHaveLength(1);
+    });
+
+    it('keeps a wall within historyBytes (the newest always), and resets cursors it trimmed by bytes', async () => {
+      await withStore({ historySize: 1000, historyBytes: 20_000 }, async (bounded) => {
+        const posted = [];
+        for (let i = 0; i < 40; i++) posted.push(await bounded.append(createMessage('w', '', long(i))));
+        const kept = await bounded.read('w', { limit: 1000 });
+        const bytes = kept.events.reduce((sum, event) => sum + eventBytes(event), 0);
+        // Stores may trim in batches: up to a tenth over, and never below one event.
+        expect(bytes).toBeLessThanOrEqual(20_000 * 1.1 + eventBytes(kept.events.at(-1)!));
+        expect(kept.events.length).toBeGreaterThanOrEqual(5);
+        expect(kept.events.at(-1)?.cursor).toBe(posted.at(-1)?.cursor);
+        expect((await bounded.read('w', { after: posted[0]?.cursor, limit: 5 })).reset).toBe('trimmed');
+        // A message larger than the bound on its own is still kept: the newest always is.
+        const huge = await bounded.append(createMessage('big', '', 'y'.repeat(9000)));
+        expect((await bounded.read('big', { limit: 10 })).events.map((e) => e.cursor)).toEqual([huge.cursor]);
+      });
+    });
+
+    it('refuses a post that would start a wall past maxWalls, and stores nothing for it', async () => {
+      await withStore({ maxWalls: 2 }, async (capped) => {
+        await capped.append(createMessage('one', '', 'a'));
+        await capped.append(createMessage('two', '', 'b'));
+        await expect(capped.append(createMessage('three', '', 'c'))).rejects.toBeInstanceOf(WallLimitError);
+        expect((await capped.read('three', { limit: 5 })).events).toEqual([]);
+        expect((await capped.append(createMessage('one', '', 'still fine'))).body).toBe('still fine');
+      });
+    });
+
+    it('stores a post once per idempotency key and wall, answering retries with the first message', async () => {
+      const first = await store.append(createMessage('w', 'ann', 'hello'), { idempotencyKey: 'key-1' });
+      const retry = await store.append(createMessage('w', 'ann', 'hello'), { idempotencyKey: 'key-1' });
+      expect(retry).toEqual(first);
+      const elsewhere = await store.append(createMessage('v', 'ann', 'hello'), { idempotencyKey: 'key-1' });
+      expect(elsewhere.id).not.toBe(first.id);
+      const racing = await Promise.all(
+        Array.from({ length: 5 }, () => store.append(createMessage('w', 'bo', 'race'), { idempotencyKey: 'key-2' })),
+      );
+      expect(new Set(racing.map((m) => m.id)).size).toBe(1);
+      const stored = await store.read('w', { limit: 20 });
+      expect(stored.events.map((e) => (e.type === 'message' ? e.message.id : ''))).toEqual([first.id, racing[0]?.id]);
+      await until('both posts fed', 5000, () => feed.filter((f) => f.wall === 'w').length >= 2);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(feed.filter((f) => f.wall === 'w')).toHaveLength(2);
+    });
+
+    it('deletes events past the retention, resets cursors into them, and frees their wall', async () => {
+      await withStore({ retentionMs: 1000, maxWalls: 1 }, async (retained) => {
+        const seen = await retained.append(createMessage('short', '', 'seen, then gone'));
+        const old = await retained.append(createMessage('short', '', 'gone unseen'));
+        await expect(retained.append(createMessage('other', '', 'no room'))).rejects.toBeInstanceOf(WallLimitError);
+        await until('the old message expired', 8000, async () => {
+          return (await retained.read('short', { limit: 5 })).events.length === 0;
+        });
+        expect(await retained.get('short', old.id)).toBeUndefined();
+        // A reader who saw everything lost nothing; one who missed an expired message is told.
+        expect((await retained.read('short', { after: old.cursor, limit: 5 })).reset).toBeUndefined();
+        expect((await retained.read('short', { after: seen.cursor, limit: 5 })).reset).toBe('trimmed');
+        expect((await retained.append(createMessage('other', '', 'room now'))).body).toBe('room now');
+      });
     });
   });
 }

@@ -8,18 +8,22 @@ import { createMessage } from '../src/message.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { RedisStreamStore } from '../src/store/redis/redis-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
+import type { StoreLimits } from '../src/store/store.js';
 import { describeStoreContract } from './store-contract.js';
 import { deleteRedisPrefix, redisUrl } from './support/redis.js';
 import { withoutRedis } from './support/services.js';
 
-describeStoreContract('MemoryStore', async (history) => {
-  const store = new MemoryStore(history);
+/** A store's limits for tests that only care about the history size. */
+const limits = (historySize: number): StoreLimits => ({ historySize, historyBytes: 1 << 20, maxWalls: 1000 });
+
+describeStoreContract('MemoryStore', async (limits) => {
+  const store = new MemoryStore(limits);
   return { store, destroy: () => store.close() };
 });
 
-describeStoreContract('SqliteStore', async (history) => {
+describeStoreContract('SqliteStore', async (limits) => {
   const dir = mkdtempSync(join(tmpdir(), 'wallcast-sqlite-'));
-  const store = new SqliteStore(join(dir, 'nested', 'wall.db'), history);
+  const store = new SqliteStore(join(dir, 'nested', 'wall.db'), limits);
   return {
     store,
     destroy: async () => {
@@ -30,9 +34,9 @@ describeStoreContract('SqliteStore', async (history) => {
 });
 
 describe.skipIf(await withoutRedis())('on a real Redis', () => {
-  describeStoreContract('RedisStreamStore', async (history) => {
+  describeStoreContract('RedisStreamStore', async (limits) => {
     const prefix = `wallcast-test-${nanoid(8)}:`;
-    const store = await RedisStreamStore.open(redisUrl(prefix), history, createLogger('silent'));
+    const store = await RedisStreamStore.open(redisUrl(prefix), limits, createLogger('silent'));
     return {
       store,
       destroy: async () => {
@@ -48,10 +52,10 @@ describe('SqliteStore across restarts', () => {
     const dir = mkdtempSync(join(tmpdir(), 'wallcast-sqlite-'));
     const path = join(dir, 'wall.db');
     try {
-      const first = new SqliteStore(path, 50);
+      const first = new SqliteStore(path, limits(50));
       const before = await first.append(createMessage('w', '', 'before'));
       await first.close();
-      const second = new SqliteStore(path, 50);
+      const second = new SqliteStore(path, limits(50));
       const after = await second.append(createMessage('w', '', 'after'));
       expect(second.compareCursors(after.cursor, before.cursor)).toBeGreaterThan(0);
       const resumed = await second.read('w', { after: before.cursor, limit: 10 });
@@ -66,9 +70,9 @@ describe('SqliteStore across restarts', () => {
 
 describe('MemoryStore across restarts', () => {
   it('answers a cursor of an earlier process with an epoch reset', async () => {
-    const first = new MemoryStore(10);
+    const first = new MemoryStore(limits(10));
     const old = await first.append(createMessage('w', '', 'gone'));
-    const second = new MemoryStore(10);
+    const second = new MemoryStore(limits(10));
     await new Promise((resolve) => setTimeout(resolve, 2));
     const page = await second.read('w', { after: old.cursor, limit: 10 });
     expect(page.reset).toBe('epoch');

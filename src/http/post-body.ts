@@ -71,7 +71,7 @@ function readBody(incoming: IncomingMessage, maxBytes: number): Promise<Buffer> 
     const chunks: Buffer[] = [];
     let size = 0;
     const finish = (error?: Error) => {
-      incoming.off('data', onData).off('end', onEnd).off('error', finish).off('close', onClose);
+      incoming.off('data', onData).off('end', onEnd).off('error', onGone).off('close', onGone);
       // One chunk (the usual short post) is used as it is, not copied.
       if (error === undefined) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
       else reject(error);
@@ -86,8 +86,9 @@ function readBody(incoming: IncomingMessage, maxBytes: number): Promise<Buffer> 
       finish(tooLarge());
     };
     const onEnd = () => finish();
-    // A client that goes away mid-body is not a server error: nothing is stored, nothing logged.
-    const onClose = () => finish(new ApiError('invalid_body', 'The request body was cut off.'));
-    incoming.on('data', onData).once('end', onEnd).once('error', finish).once('close', onClose);
+    // A client that goes away mid-body (Node reports it as an `aborted` error, then a close)
+    // is not a server error: nothing is stored, nothing logged.
+    const onGone = () => finish(new ApiError('invalid_body', 'The request body was cut off.'));
+    incoming.on('data', onData).once('end', onEnd).once('error', onGone).once('close', onGone);
   });
 }

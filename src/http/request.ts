@@ -1,6 +1,5 @@
 /** Reading what a request says: its preferences, its query counts and cursors, its credentials. */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 import { ApiError } from '../errors.js';
 
@@ -11,6 +10,14 @@ export function prefersHtml(c: Context): boolean {
 
 /** Messages a history read returns without `limit` (API.md: default 50). */
 export const DEFAULT_PAGE_SIZE = 50;
+
+/**
+ * Bytes of messages in one page: a history read, a page's backlog, one
+ * replay write. A page of long messages stops early (the reader continues
+ * from its cursor), so no response is built, held or serialised in one
+ * piece larger than this, and one big page cannot stall every stream.
+ */
+export const PAGE_BYTES = 1024 * 1024;
 
 /** A query value as Hono's validator hands it: absent, once, or repeated. */
 type QueryValue = string | string[] | undefined;
@@ -64,9 +71,4 @@ export function parseNext(raw: unknown): string | undefined {
 export function bearerMatches(authorization: string | undefined, token: string): boolean {
   const digest = (text: string) => createHash('sha256').update(text).digest();
   return timingSafeEqual(digest(authorization ?? ''), digest(`Bearer ${token}`));
-}
-
-/** The client's address as the socket reports it (the rate limit's key). */
-export function clientAddress(c: Context<{ Bindings: HttpBindings }>): string {
-  return c.env.incoming.socket.remoteAddress ?? '';
 }

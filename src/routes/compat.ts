@@ -11,8 +11,9 @@ import { Hono } from 'hono';
 import { getCookie } from 'hono/cookie';
 import type { AppDeps, AppEnv } from '../app-deps.js';
 import { ApiError } from '../errors.js';
+import { postAttempt } from '../http/post-attempt.js';
 import { readPostFields } from '../http/post-body.js';
-import { clientAddress, DEFAULT_PAGE_SIZE, parseNext } from '../http/request.js';
+import { DEFAULT_PAGE_SIZE, PAGE_BYTES, parseNext } from '../http/request.js';
 import { assertSameOrigin } from '../http/same-origin.js';
 import type { Message } from '../message.js';
 import { messagesOf } from '../store/store.js';
@@ -24,7 +25,7 @@ function seedMessage(message: Message) {
 }
 
 export function compatRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { config, store, posting } = deps;
+  const { config, store, posting, clients } = deps;
   // Long polls waiting for the next event on `main`, woken by the live feed.
   const waiting = new Set<() => void>();
   const wakeAll = () => {
@@ -54,8 +55,8 @@ export function compatRoutes(deps: AppDeps): Hono<AppEnv> {
     const page = await store.read(
       DEFAULT_WALL,
       known === undefined
-        ? { limit: config.backlog || DEFAULT_PAGE_SIZE }
-        : { after: known.cursor, limit: config.historySize },
+        ? { limit: config.backlog || DEFAULT_PAGE_SIZE, maxBytes: PAGE_BYTES }
+        : { after: known.cursor, limit: config.historySize, maxBytes: PAGE_BYTES },
     );
     return messagesOf(page.events);
   };
@@ -63,16 +64,13 @@ export function compatRoutes(deps: AppDeps): Hono<AppEnv> {
   return new Hono<AppEnv>()
     .post('/a/message/new', async (c) => {
       let next: string | undefined;
-      const message = await posting.post({
-        wall: DEFAULT_WALL,
-        authorization: c.req.header('Authorization'),
-        client: clientAddress(c),
-        readFields: async () => {
+      const { message } = await posting.post(
+        postAttempt(c, clients, DEFAULT_WALL, async () => {
           const fields = await readForm(c);
           next = parseNext(fields.next);
           return fields;
-        },
-      });
+        }),
+      );
       if (next !== undefined) return c.redirect(next, 303);
       return c.json(seedMessage(message));
     })

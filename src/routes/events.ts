@@ -3,10 +3,10 @@ import { Hono } from 'hono';
 import { validator } from 'hono/validator';
 import type { AppDeps, AppEnv } from '../app-deps.js';
 import { unavailable } from '../errors.js';
-import { parseCount } from '../http/request.js';
+import { PAGE_BYTES, parseCount } from '../http/request.js';
 import { wallParam } from '../http/validators.js';
 import { SSE_HEADERS } from '../sse.js';
-import type { ReadResult } from '../store/store.js';
+import { type ReadResult, resumeCursor } from '../store/store.js';
 
 /** Events read per store call while replaying after a Last-Event-ID. */
 const REPLAY_PAGE_SIZE = 500;
@@ -55,19 +55,20 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
     metrics.streamsOpened++;
     try {
       if (after === undefined) {
-        hub.replay(subscriber, await store.read(wall, { limit: backlog }), true);
+        hub.replay(subscriber, await store.read(wall, { limit: backlog, maxBytes: PAGE_BYTES }), true);
       } else {
         metrics.replays++;
         const limit = Math.max(REPLAY_PAGE_SIZE, backlog);
-        let page = await store.read(wall, { after, limit });
+        let page = await store.read(wall, { after, limit, maxBytes: PAGE_BYTES });
         if (page.reset !== undefined) {
           metrics.resets++;
           hub.replay(subscriber, newest(page, backlog), true);
         } else {
           hub.replay(subscriber, page, false);
-          while (page.events.length === limit && subscriber.cursor !== undefined && !subscriber.closed) {
+          // Page by page, each written only once the client took the one before (down to the bound).
+          while (resumeCursor(page) !== page.head && subscriber.cursor !== undefined && !subscriber.closed) {
             await hub.drained(subscriber);
-            page = await store.read(wall, { after: subscriber.cursor, limit });
+            page = await store.read(wall, { after: subscriber.cursor, limit, maxBytes: PAGE_BYTES });
             hub.replay(subscriber, page, false);
           }
         }

@@ -2,8 +2,9 @@ import { Hono } from 'hono';
 import { validator } from 'hono/validator';
 import type { AppDeps, AppEnv } from '../app-deps.js';
 import { ApiError } from '../errors.js';
+import { postAttempt } from '../http/post-attempt.js';
 import { readPostFields } from '../http/post-body.js';
-import { bearerMatches, clientAddress, DEFAULT_PAGE_SIZE, parseAfter, parseCount, parseNext } from '../http/request.js';
+import { bearerMatches, DEFAULT_PAGE_SIZE, PAGE_BYTES, parseAfter, parseCount, parseNext } from '../http/request.js';
 import { assertSameOrigin } from '../http/same-origin.js';
 import { wallParam } from '../http/validators.js';
 import { messagesOf, type ReadResult, resumeCursor } from '../store/store.js';
@@ -13,7 +14,7 @@ import { messagesOf, type ReadResult, resumeCursor } from '../store/store.js';
  * `/api/walls/:wall` and, for `main`, at `/api`.
  */
 export function messageRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { config, store, posting } = deps;
+  const { config, store, posting, clients } = deps;
   const pageQuery = validator('query', (query: Record<string, string | string[] | undefined>) => ({
     limit: parseCount(query.limit, 'limit', DEFAULT_PAGE_SIZE, 1, config.historySize),
     after: parseAfter(query.after),
@@ -23,27 +24,25 @@ export function messageRoutes(deps: AppDeps): Hono<AppEnv> {
     .post('/messages', wallParam, async (c) => {
       const { wall } = c.req.valid('param');
       let next: string | undefined;
-      const message = await posting.post({
-        wall,
-        authorization: c.req.header('Authorization'),
-        client: clientAddress(c),
-        readFields: async () => {
+      const { message, replayed } = await posting.post(
+        postAttempt(c, clients, wall, async () => {
           const { fields, isForm } = await readPostFields(c.env.incoming, config.maxRequestBytes);
           if (isForm) {
             assertSameOrigin(c);
             next = parseNext(fields.next);
           }
           return fields;
-        },
-      });
+        }),
+      );
       if (next !== undefined) return c.redirect(next, 303);
       c.header('Location', `/api/walls/${wall}/messages/${message.id}`);
+      if (replayed) c.header('Idempotent-Replayed', 'true');
       return c.json(message, 201);
     })
     .get('/messages', wallParam, pageQuery, async (c) => {
       const { wall } = c.req.valid('param');
       const { limit, after } = c.req.valid('query');
-      const page = await store.read(wall, after === undefined ? { limit } : { after, limit });
+      const page = await store.read(wall, { after, limit, maxBytes: PAGE_BYTES });
       return c.json(pageBody(page));
     })
     .get('/messages/:id', wallParam, async (c) => {

@@ -3,8 +3,10 @@ import { readFileSync } from 'node:fs';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
+import { secureHeaders } from 'hono/secure-headers';
 import type { AppDeps, AppEnv } from '../app-deps.js';
 import { ApiError } from '../errors.js';
+import { PAGE_BYTES } from '../http/request.js';
 import { renderWallPage } from '../views/wall-page.js';
 import { DEFAULT_WALL, parseWall } from '../wall.js';
 
@@ -15,6 +17,29 @@ const ASSET_TYPES: Record<string, string> = {
   'wall.js': 'text/javascript; charset=utf-8',
   'wall.css': 'text/css; charset=utf-8',
 };
+
+/**
+ * Pages run only our own script and style, are never framed, and send no
+ * referrer to the sites their messages link to. (After `next()`, as
+ * secure-headers sets them: fine for pages, never for event streams.)
+ */
+const pageHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    defaultSrc: ["'self'"],
+    scriptSrc: ["'self'"],
+    styleSrc: ["'self'"],
+    imgSrc: ["'self'", 'data:'],
+    connectSrc: ["'self'"],
+    objectSrc: ["'none'"],
+    baseUri: ["'none'"],
+    formAction: ["'self'"],
+    frameAncestors: ["'none'"],
+  },
+  xFrameOptions: 'DENY',
+  referrerPolicy: 'same-origin',
+  // Plain HTTP is a supported deployment (behind a TLS proxy, or on localhost).
+  strictTransportSecurity: false,
+});
 
 /** The server-rendered pages and their static assets. */
 export function pageRoutes(deps: AppDeps): Hono<AppEnv> {
@@ -27,16 +52,16 @@ export function pageRoutes(deps: AppDeps): Hono<AppEnv> {
   );
 
   const page = async (c: Context<AppEnv>, wall: string) => {
-    const recent = await store.read(wall, { limit: config.backlog });
+    const recent = await store.read(wall, { limit: config.backlog, maxBytes: PAGE_BYTES });
     setXsrfCookie(c);
     c.header('Cache-Control', 'no-store');
     return c.html(renderWallPage(wall, recent, config.maxBodyChars));
   };
 
   return new Hono<AppEnv>()
-    .get('/', (c) => page(c, DEFAULT_WALL))
-    .get('/w/:wall', (c) => page(c, parseWall(c.req.param('wall'))))
-    .get('/static/:name', (c) => {
+    .get('/', pageHeaders, (c) => page(c, DEFAULT_WALL))
+    .get('/w/:wall', pageHeaders, (c) => page(c, parseWall(c.req.param('wall'))))
+    .get('/static/:name', pageHeaders, (c) => {
       const asset = assets.get(c.req.param('name'));
       if (asset === undefined) throw new ApiError('not_found', 'There is no such file.');
       c.header('Content-Type', asset.type);

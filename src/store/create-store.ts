@@ -3,12 +3,39 @@ import type { Config } from '../config.js';
 import { MemoryStore } from './memory-store.js';
 import { RedisStreamStore } from './redis/redis-store.js';
 import { SqliteStore } from './sqlite-store.js';
-import type { MessageStore } from './store.js';
+import { type MessageStore, type StoreLimits, StoreOpenError } from './store.js';
 
-/** `WALLCAST_STORE` → the store it names (the value was validated in config.ts). */
+/**
+ * `WALLCAST_STORE` → the store it names (the value was validated in
+ * config.ts). A store that cannot be opened is a StoreOpenError naming the
+ * variable, for main.ts to print as its one line.
+ */
 export async function createStore(config: Config, log: Logger): Promise<MessageStore> {
-  const { store, historySize } = config;
-  if (store === 'memory') return new MemoryStore(historySize);
-  if (store.startsWith('sqlite:')) return new SqliteStore(store.slice('sqlite:'.length), historySize);
-  return RedisStreamStore.open(store, historySize, log.child({ store: 'redis' }));
+  const limits: StoreLimits = {
+    historySize: config.historySize,
+    historyBytes: config.historyBytes,
+    maxWalls: config.maxWalls,
+    retentionMs: config.retentionMs,
+  };
+  const { store } = config;
+  try {
+    if (store === 'memory') return new MemoryStore(limits);
+    if (store.startsWith('sqlite:')) return new SqliteStore(store.slice('sqlite:'.length), limits);
+    return await RedisStreamStore.open(store, limits, log.child({ store: 'redis' }));
+  } catch (error) {
+    if (!(error instanceof StoreOpenError)) throw error;
+    throw new StoreOpenError(`WALLCAST_STORE=${redactUrl(store)}: ${error.message}`, { cause: error });
+  }
+}
+
+/** A store URL fit for a log line: a password in it is replaced by `***`. */
+export function redactUrl(store: string): string {
+  if (!/^rediss?:\/\//.test(store)) return store;
+  try {
+    const url = new URL(store);
+    if (url.password !== '') url.password = '***';
+    return url.toString();
+  } catch {
+    return store.replace(/\/\/[^@/]*@/, '//***@');
+  }
 }

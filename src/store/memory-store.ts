@@ -2,17 +2,39 @@ import { type Message, type NewMessage, withCursor } from '../message.js';
 import { RingBuffer } from '../ring-buffer.js';
 import { EpochCursors } from './epoch-cursor.js';
 import { LiveFeed } from './live-feed.js';
-import type { EventListener, MessageStore, ReadQuery, ReadResult, ResetReason, WallEvent } from './store.js';
+import {
+  type AppendOptions,
+  type EventListener,
+  eventBytes,
+  IDEMPOTENCY_TTL_MS,
+  type MessageStore,
+  type ReadQuery,
+  type ReadResult,
+  type ResetReason,
+  retentionSweepMs,
+  type StoreLimits,
+  type WallEvent,
+  WallLimitError,
+} from './store.js';
 
-type MessageEvent = Extract<WallEvent, { type: 'message' }>;
+/** Idempotency keys remembered at most (oldest forgotten first): bounds memory under key churn. */
+const MAX_IDEMPOTENCY_KEYS = 10_000;
+
+interface Entry {
+  readonly event: WallEvent;
+  readonly bytes: number;
+  readonly atMs: number;
+}
 
 interface WallLog {
-  /** Seq of the newest event; 0 while the wall has none. */
+  /** Seq of the newest event; 0 while the wall has none. Never goes back, even when the wall empties. */
   seq: number;
-  events: RingBuffer<WallEvent>;
-  byId: Map<string, MessageEvent>;
+  entries: RingBuffer<Entry>;
+  /** Bytes of the entries kept, deleted ones excluded. */
+  bytes: number;
+  byId: Map<string, Entry>;
   /** Deleted messages still in the ring: skipped by reads, so seqs stay dense. */
-  removed: Set<WallEvent>;
+  removed: Set<Entry>;
 }
 
 /**
@@ -28,16 +50,40 @@ export class MemoryStore implements MessageStore {
     '[0-9a-z]{1,16}',
   );
   readonly #walls = new Map<string, WallLog>();
+  #wallsWithHistory = 0;
+  /** `{wall}\n{key}` → the first message, in insertion (so expiry) order. */
+  readonly #idempotent = new Map<string, { message: Message; expiresAtMs: number }>();
   readonly #feed = new LiveFeed();
+  readonly #retentionSweep: NodeJS.Timeout | undefined;
 
-  constructor(readonly historySize: number) {}
+  constructor(readonly limits: StoreLimits) {
+    if (limits.retentionMs !== undefined) {
+      this.#retentionSweep = setInterval(() => this.#expire(Date.now()), retentionSweepMs(limits.retentionMs));
+      this.#retentionSweep.unref();
+    }
+  }
 
-  async append(draft: NewMessage): Promise<Message> {
-    const log = this.#log(draft.wall);
+  async append(draft: NewMessage, options: AppendOptions = {}): Promise<Message> {
+    const nowMs = Date.now();
+    const key = options.idempotencyKey === undefined ? undefined : `${draft.wall}\n${options.idempotencyKey}`;
+    if (key !== undefined) {
+      this.#forgetExpiredKeys(nowMs);
+      const first = this.#idempotent.get(key);
+      if (first !== undefined) return first.message;
+    }
+    const known = this.#walls.get(draft.wall);
+    if ((known === undefined || known.entries.length === 0) && this.#wallsWithHistory >= this.limits.maxWalls) {
+      throw new WallLimitError(this.limits.maxWalls);
+    }
+    const log = known ?? this.#log(draft.wall);
     const message = withCursor(draft, this.#cursors.format(log.seq + 1));
-    const event: MessageEvent = { type: 'message', cursor: message.cursor, message };
-    log.byId.set(message.id, event);
-    this.#push(draft.wall, log, event);
+    const entry = this.#push(log, { type: 'message', cursor: message.cursor, message }, nowMs);
+    log.byId.set(message.id, entry);
+    if (key !== undefined) {
+      this.#idempotent.set(key, { message, expiresAtMs: nowMs + IDEMPOTENCY_TTL_MS });
+      if (this.#idempotent.size > MAX_IDEMPOTENCY_KEYS) this.#idempotent.delete(this.#idempotent.keys().next().value!);
+    }
+    this.#feed.emit(draft.wall, entry.event);
     return message;
   }
 
@@ -47,33 +93,36 @@ export class MemoryStore implements MessageStore {
     if (log === undefined || target === undefined) return undefined;
     log.byId.delete(id);
     log.removed.add(target);
-    const event: WallEvent = { type: 'delete', cursor: this.#cursors.format(log.seq + 1), id };
-    this.#push(wall, log, event);
-    return event;
+    log.bytes -= target.bytes;
+    const entry = this.#push(log, { type: 'delete', cursor: this.#cursors.format(log.seq + 1), id }, Date.now());
+    this.#feed.emit(wall, entry.event);
+    return entry.event;
   }
 
   async read(wall: string, query: ReadQuery): Promise<ReadResult> {
     const log = this.#walls.get(wall);
     const headSeq = log?.seq ?? 0;
-    const length = log?.events.length ?? 0;
+    const length = log?.entries.length ?? 0;
     const firstSeq = headSeq - length + 1;
     const head = this.#cursors.format(headSeq);
+    const maxBytes = query.maxBytes ?? Number.POSITIVE_INFINITY;
     let reset: ResetReason | undefined;
     if (query.after !== undefined) {
       const position = this.#cursors.position(query.after, firstSeq - 1, headSeq);
       if (typeof position === 'number') {
-        const events = log === undefined ? [] : forward(log, position - firstSeq + 1, query.limit);
+        const events = log === undefined ? [] : forward(log, position - firstSeq + 1, query.limit, maxBytes);
         return { events, head, start: query.after };
       }
       reset = position.reset;
     }
-    const events = log === undefined ? [] : newestMessages(log, query.limit);
+    const events = log === undefined ? [] : newestMessages(log, query.limit, maxBytes);
     const start = events[0] === undefined ? head : this.#cursors.before(events[0].cursor);
     return reset === undefined ? { events, head, start } : { events, head, start, reset };
   }
 
   async get(wall: string, id: string): Promise<Message | undefined> {
-    return this.#walls.get(wall)?.byId.get(id)?.message;
+    const event = this.#walls.get(wall)?.byId.get(id)?.event;
+    return event?.type === 'message' ? event.message : undefined;
   }
 
   compareCursors(a: string, b: string): number {
@@ -89,46 +138,92 @@ export class MemoryStore implements MessageStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#retentionSweep);
     this.#feed.clear();
   }
 
   #log(wall: string): WallLog {
     let log = this.#walls.get(wall);
     if (log === undefined) {
-      log = { seq: 0, events: new RingBuffer(this.historySize), byId: new Map(), removed: new Set() };
+      log = { seq: 0, entries: new RingBuffer(this.limits.historySize), bytes: 0, byId: new Map(), removed: new Set() };
       this.#walls.set(wall, log);
     }
     return log;
   }
 
-  #push(wall: string, log: WallLog, event: WallEvent): void {
+  /** Adds an event at the head, then trims the wall to its bounds (by count, by bytes). */
+  #push(log: WallLog, event: WallEvent, nowMs: number): Entry {
+    const entry: Entry = { event, bytes: eventBytes(event), atMs: nowMs };
+    if (log.entries.length === 0) this.#wallsWithHistory++;
     log.seq++;
-    const evicted = log.events.push(event);
-    if (evicted !== undefined) {
-      log.removed.delete(evicted);
-      if (evicted.type === 'message' && log.byId.get(evicted.message.id) === evicted)
-        log.byId.delete(evicted.message.id);
+    log.bytes += entry.bytes;
+    const evicted = log.entries.push(entry);
+    if (evicted !== undefined) this.#forget(log, evicted);
+    while (log.bytes > this.limits.historyBytes && log.entries.length > 1) this.#forget(log, log.entries.shift()!);
+    this.#expireWall(log, nowMs);
+    return entry;
+  }
+
+  /** Bookkeeping for an entry that left the ring. */
+  #forget(log: WallLog, entry: Entry): void {
+    if (log.removed.delete(entry)) return;
+    log.bytes -= entry.bytes;
+    if (entry.event.type === 'message' && log.byId.get(entry.event.message.id) === entry) {
+      log.byId.delete(entry.event.message.id);
     }
-    this.#feed.emit(wall, event);
+  }
+
+  #expire(nowMs: number): void {
+    for (const log of this.#walls.values()) this.#expireWall(log, nowMs);
+  }
+
+  /** Drops the events past the retention; a wall left empty no longer counts against `maxWalls`. */
+  #expireWall(log: WallLog, nowMs: number): void {
+    const retentionMs = this.limits.retentionMs;
+    if (retentionMs === undefined) return;
+    const oldestKept = nowMs - retentionMs;
+    let oldest = log.entries.at(0);
+    if (oldest === undefined || oldest.atMs >= oldestKept) return;
+    while (oldest !== undefined && oldest.atMs < oldestKept) {
+      this.#forget(log, log.entries.shift()!);
+      oldest = log.entries.at(0);
+    }
+    // The log itself stays: its seq must never go back, or old cursors would name new events.
+    if (log.entries.length === 0) this.#wallsWithHistory--;
+  }
+
+  #forgetExpiredKeys(nowMs: number): void {
+    for (const [key, first] of this.#idempotent) {
+      if (first.expiresAtMs > nowMs) return;
+      this.#idempotent.delete(key);
+    }
   }
 }
 
-/** Up to `limit` events from ring index `from` on, skipping deleted messages. */
-function forward(log: WallLog, from: number, limit: number): WallEvent[] {
+/** Up to `limit` events (and `maxBytes`, at least one) from ring index `from` on, skipping deleted messages. */
+function forward(log: WallLog, from: number, limit: number, maxBytes: number): WallEvent[] {
   const events: WallEvent[] = [];
-  for (let i = from; i < log.events.length && events.length < limit; i++) {
-    const event = log.events.at(i) as WallEvent;
-    if (!log.removed.has(event)) events.push(event);
+  let bytes = 0;
+  for (let i = from; i < log.entries.length && events.length < limit; i++) {
+    const entry = log.entries.at(i) as Entry;
+    if (log.removed.has(entry)) continue;
+    bytes += entry.bytes;
+    if (bytes > maxBytes && events.length > 0) break;
+    events.push(entry.event);
   }
   return events;
 }
 
 /** Walks back from the newest event: a fresh reader costs `limit`, not the history. */
-function newestMessages(log: WallLog, limit: number): WallEvent[] {
+function newestMessages(log: WallLog, limit: number, maxBytes: number): WallEvent[] {
   const newest: WallEvent[] = [];
-  for (let i = log.events.length - 1; i >= 0 && newest.length < limit; i--) {
-    const event = log.events.at(i) as WallEvent;
-    if (event.type === 'message' && !log.removed.has(event)) newest.push(event);
+  let bytes = 0;
+  for (let i = log.entries.length - 1; i >= 0 && newest.length < limit; i--) {
+    const entry = log.entries.at(i) as Entry;
+    if (entry.event.type !== 'message' || log.removed.has(entry)) continue;
+    bytes += entry.bytes;
+    if (bytes > maxBytes && newest.length > 0) break;
+    newest.push(entry.event);
   }
   return newest.reverse();
 }

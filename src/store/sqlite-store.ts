@@ -1,36 +1,65 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { type Message, type NewMessage, withCursor } from '../message.js';
 import { EpochCursors } from './epoch-cursor.js';
 import { LiveFeed } from './live-feed.js';
 import {
+  type AppendOptions,
   type EventListener,
+  eventBytes,
+  IDEMPOTENCY_TTL_MS,
   type MessageStore,
   type ReadQuery,
   type ReadResult,
   type ResetReason,
+  retentionSweepMs,
+  type StoreLimits,
+  StoreOpenError,
   StoreUnavailableError,
   TRIM_SLACK,
   type WallEvent,
+  WallLimitError,
 } from './store.js';
 
 /** Decoded events kept in memory, so a replay storm parses each row once. */
 const EVENT_CACHE_SIZE = 10_000;
+/**
+ * Bytes over `historyBytes` a wall may hold before it is trimmed, as a
+ * fraction of it: like TRIM_SLACK for rows, so a wall at its byte bound is
+ * not trimmed on every post.
+ */
+const BYTES_SLACK = 0.1;
+/** How often expired idempotency keys are deleted (and, with a retention, at least as often as it asks). */
+const HOUSEKEEPING_MS = 60_000;
 
 interface EventRow {
   seq: number;
   type: 'message' | 'delete';
   id: string;
   json: string;
+  bytes: number;
+}
+
+interface WallRow {
+  rows: number;
+  bytes: number;
+  trimmedUpto: number;
 }
 
 /** A write waiting for the next group commit: a post, or a moderation delete. */
 type PendingWrite = { wall: string; reject: (error: unknown) => void } & (
-  | { kind: 'message'; draft: NewMessage; resolve: (message: Message) => void }
+  | { kind: 'message'; draft: NewMessage; idempotencyKey?: string; resolve: (message: Message) => void }
   | { kind: 'delete'; id: string; resolve: (event: WallEvent | undefined) => void }
 );
+
+/** What one write of a batch came to, inside the transaction. */
+type Outcome =
+  | { kind: 'stored'; event: WallEvent }
+  | { kind: 'replayed'; message: Message }
+  | { kind: 'refused'; error: Error }
+  | { kind: 'none' };
 
 /**
  * The embedded default store: one SQLite file in WAL mode.
@@ -38,77 +67,107 @@ type PendingWrite = { wall: string; reject: (error: unknown) => void } & (
  * Appends are group-committed: the posts that arrive in one event-loop turn
  * share one transaction (and one fsync, `synchronous=FULL`), and each
  * resolves only after that commit. Cursors are `{epoch}-{seq}`: seqs come
- * from one counter over all walls, kept by this process (one process per
- * file), and never go back, so a cursor from before a restart resumes
- * exactly. The epoch is drawn when the file is created, so a cursor from
- * another (or a recreated) file is answered with a reset instead of a wrong
- * position.
+ * from one counter over all walls, kept by this process, and never go back,
+ * so a cursor from before a restart resumes exactly. The epoch is drawn when
+ * the file is created, so a cursor from another (or a recreated) file is
+ * answered with a reset instead of a wrong position.
+ *
+ * One process per file, enforced: a sidecar `{path}.lock` database is held
+ * in an exclusive lock for the life of the store (the OS releases it when
+ * the process dies, even by SIGKILL), so a second process refuses to start
+ * instead of failing every post.
  */
 export class SqliteStore implements MessageStore {
   readonly #db: Database.Database;
+  readonly #lock: Database.Database | undefined;
   readonly #cursors: EpochCursors;
   #lastSeq: number;
+  #wallsWithHistory: number;
   #queue: PendingWrite[] = [];
   #flushScheduled = false;
+  /** Set while commits fail (a full disk, say): `/readyz` then answers not ready until a write goes through. */
+  #writeFailure: unknown;
   readonly #feed = new LiveFeed();
   readonly #cache = new Map<number, WallEvent>();
+  readonly #housekeeping: NodeJS.Timeout;
   readonly #statements;
 
+  /** Opens (creating it and its directory when missing) the database at `path`; StoreOpenError when it cannot. */
   constructor(
     path: string,
-    readonly historySize: number,
+    readonly limits: StoreLimits,
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.#db = new Database(path);
-    this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma('synchronous = FULL');
-    this.#db.pragma('busy_timeout = 5000');
-    this.#db.exec(`
-      CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS events (
-        seq  INTEGER PRIMARY KEY,
-        wall TEXT NOT NULL,
-        type TEXT NOT NULL,
-        id   TEXT NOT NULL,
-        json TEXT NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS events_by_wall ON events (wall, seq);
-      CREATE INDEX IF NOT EXISTS messages_by_id ON events (wall, id) WHERE type = 'message';
-      CREATE TABLE IF NOT EXISTS walls (
-        wall         TEXT PRIMARY KEY,
-        rows         INTEGER NOT NULL,
-        trimmed_upto INTEGER NOT NULL
-      );
-    `);
-    this.#db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?)").run(randomBytes(4).toString('hex'));
-    this.#db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('last_seq', '0')").run();
+    const inMemory = path === ':memory:';
+    if (!inMemory) {
+      ensureDirectory(dirname(resolve(path)));
+      assertWritable(path);
+    }
+    this.#lock = inMemory ? undefined : holdLock(`${path}.lock`);
+    try {
+      this.#db = openDatabase(path);
+    } catch (error) {
+      this.#lock?.close();
+      throw error;
+    }
     const meta = (key: string) =>
       (this.#db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string }).value;
     this.#cursors = new EpochCursors(meta('epoch'), '[0-9a-f]{8}');
     this.#lastSeq = Number(meta('last_seq'));
+    this.#wallsWithHistory = (
+      this.#db.prepare('SELECT count(*) AS n FROM walls WHERE rows > 0').get() as { n: number }
+    ).n;
     this.#statements = {
-      insert: this.#db.prepare('INSERT INTO events (seq, wall, type, id, json) VALUES (?, ?, ?, ?, ?)'),
-      countRow: this.#db.prepare(
-        'INSERT INTO walls (wall, rows, trimmed_upto) VALUES (?, 1, 0) ON CONFLICT (wall) DO UPDATE SET rows = rows + 1 RETURNING rows',
+      insert: this.#db.prepare(
+        'INSERT INTO events (seq, wall, type, id, json, bytes, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
+      grow: this.#db.prepare(
+        `INSERT INTO walls (wall, rows, bytes, trimmed_upto) VALUES (?, 1, ?, 0)
+         ON CONFLICT (wall) DO UPDATE SET rows = rows + 1, bytes = bytes + excluded.bytes`,
+      ),
+      shrink: this.#db.prepare('UPDATE walls SET bytes = bytes - ? WHERE wall = ?'),
       saveLastSeq: this.#db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'"),
-      nthOldest: this.#db.prepare('SELECT seq FROM events WHERE wall = ? ORDER BY seq LIMIT 1 OFFSET ?'),
+      oldest: this.#db.prepare('SELECT seq, bytes FROM events WHERE wall = ? ORDER BY seq'),
       trim: this.#db.prepare('DELETE FROM events WHERE wall = ? AND seq <= ?'),
-      saveTrim: this.#db.prepare('UPDATE walls SET rows = rows - ?, trimmed_upto = ? WHERE wall = ?'),
-      wall: this.#db.prepare('SELECT trimmed_upto AS trimmedUpto FROM walls WHERE wall = ?'),
-      head: this.#db.prepare('SELECT max(seq) AS seq FROM events WHERE wall = ?'),
-      after: this.#db.prepare('SELECT seq, type, id, json FROM events WHERE wall = ? AND seq > ? ORDER BY seq LIMIT ?'),
-      newest: this.#db.prepare(
-        "SELECT seq, type, id, json FROM events WHERE wall = ? AND type = 'message' ORDER BY seq DESC LIMIT ?",
+      saveTrim: this.#db.prepare(
+        'UPDATE walls SET rows = rows - ?, bytes = bytes - ?, trimmed_upto = max(trimmed_upto, ?) WHERE wall = ?',
       ),
-      byId: this.#db.prepare("SELECT seq, json FROM events WHERE wall = ? AND id = ? AND type = 'message'"),
+      wall: this.#db.prepare('SELECT rows, bytes, trimmed_upto AS trimmedUpto FROM walls WHERE wall = ?'),
+      head: this.#db.prepare('SELECT max(seq) AS seq FROM events WHERE wall = ?'),
+      after: this.#db.prepare(
+        'SELECT seq, type, id, json, bytes FROM events WHERE wall = ? AND seq > ? ORDER BY seq LIMIT ?',
+      ),
+      newest: this.#db.prepare(
+        "SELECT seq, type, id, json, bytes FROM events WHERE wall = ? AND type = 'message' ORDER BY seq DESC LIMIT ?",
+      ),
+      byId: this.#db.prepare("SELECT seq, json, bytes FROM events WHERE wall = ? AND id = ? AND type = 'message'"),
       remove: this.#db.prepare('DELETE FROM events WHERE seq = ?'),
+      firstPost: this.#db.prepare('SELECT json FROM idempotency WHERE wall = ? AND key = ? AND at_ms > ?'),
+      rememberPost: this.#db.prepare('INSERT OR REPLACE INTO idempotency (wall, key, json, at_ms) VALUES (?, ?, ?, ?)'),
+      forgetPosts: this.#db.prepare('DELETE FROM idempotency WHERE at_ms <= ?'),
+      wallsWithHistory: this.#db.prepare('SELECT wall FROM walls WHERE rows > 0'),
+      lastExpired: this.#db.prepare(
+        'SELECT seq FROM events WHERE wall = ? AND at_ms < ? ORDER BY at_ms DESC, seq DESC LIMIT 1',
+      ),
+      span: this.#db.prepare(
+        'SELECT count(*) AS rows, coalesce(sum(bytes), 0) AS bytes FROM events WHERE wall = ? AND seq <= ?',
+      ),
+      probe: this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('ready_probe', ?)"),
     };
+    const everyMs = limits.retentionMs === undefined ? HOUSEKEEPING_MS : retentionSweepMs(limits.retentionMs);
+    this.#housekeeping = setInterval(() => this.#houseKeep(), everyMs);
+    this.#housekeeping.unref();
   }
 
-  append(draft: NewMessage): Promise<Message> {
+  append(draft: NewMessage, options: AppendOptions = {}): Promise<Message> {
     return new Promise((resolve, reject) =>
-      this.#enqueue({ kind: 'message', wall: draft.wall, draft, resolve, reject }),
+      this.#enqueue({
+        kind: 'message',
+        wall: draft.wall,
+        draft,
+        idempotencyKey: options.idempotencyKey,
+        resolve,
+        reject,
+      }),
     );
   }
 
@@ -129,19 +188,20 @@ export class SqliteStore implements MessageStore {
   }
 
   #read(wall: string, query: ReadQuery): ReadResult {
-    const trimmedUpto = (this.#statements.wall.get(wall) as { trimmedUpto: number } | undefined)?.trimmedUpto ?? 0;
+    const trimmedUpto = (this.#statements.wall.get(wall) as WallRow | undefined)?.trimmedUpto ?? 0;
     const headSeq = (this.#statements.head.get(wall) as { seq: number | null }).seq ?? trimmedUpto;
     const head = this.#cursors.format(headSeq);
+    const maxBytes = query.maxBytes ?? Number.POSITIVE_INFINITY;
     let reset: ResetReason | undefined;
     if (query.after !== undefined) {
       const position = this.#cursors.position(query.after, trimmedUpto, this.#lastSeq);
       if (typeof position === 'number') {
-        const rows = this.#statements.after.all(wall, position, query.limit) as EventRow[];
+        const rows = upTo(this.#statements.after.iterate(wall, position, query.limit) as Iterable<EventRow>, maxBytes);
         return { events: rows.map((row) => this.#event(row)), head, start: query.after };
       }
       reset = position.reset;
     }
-    const rows = (this.#statements.newest.all(wall, query.limit) as EventRow[]).reverse();
+    const rows = upTo(this.#statements.newest.iterate(wall, query.limit) as Iterable<EventRow>, maxBytes).reverse();
     const events = rows.map((row) => this.#event(row));
     const first = rows[0];
     // The row before the first one returned may be of another wall: any seq
@@ -165,15 +225,28 @@ export class SqliteStore implements MessageStore {
     this.#feed.add(listener);
   }
 
+  /** Ready when the database answers, and, after a failed commit, takes a write again. */
   async isReady(): Promise<boolean> {
-    return this.#db.open && this.#db.prepare('SELECT 1 AS ok').get() !== undefined;
+    if (!this.#db.open) return false;
+    try {
+      this.#db.prepare('SELECT 1').get();
+      if (this.#writeFailure !== undefined) {
+        this.#statements.probe.run(String(Date.now()));
+        this.#writeFailure = undefined;
+      }
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async close(): Promise<void> {
     if (!this.#db.open) return;
+    clearInterval(this.#housekeeping);
     this.#flush();
     this.#feed.clear();
     this.#db.close();
+    this.#lock?.close();
   }
 
   /** Runs a read; a failing database (I/O error, corrupt page) is the store being unavailable. */
@@ -185,67 +258,149 @@ export class SqliteStore implements MessageStore {
     }
   }
 
-  /** Commits every queued append in one transaction, then answers and feeds them. */
+  /** Commits every queued write in one transaction, then answers and feeds them. */
   #flush(): void {
     this.#flushScheduled = false;
     const batch = this.#queue;
     this.#queue = [];
     if (batch.length === 0) return;
-    let outcome: { results: (WallEvent | undefined)[]; lastSeq: number };
+    const nowMs = Date.now();
+    let committed: { outcomes: Outcome[]; lastSeq: number; newWalls: number };
     try {
-      outcome = this.#db.transaction(() => {
-        const results: (WallEvent | undefined)[] = [];
-        const grown = new Map<string, number>();
-        let seq = this.#lastSeq;
-        for (const write of batch) {
-          if (write.kind === 'message') {
-            seq++;
-            const message = withCursor(write.draft, this.#cursors.format(seq));
-            this.#statements.insert.run(seq, write.wall, 'message', message.id, JSON.stringify(message));
-            const { rows } = this.#statements.countRow.get(write.wall) as { rows: number };
-            grown.set(write.wall, rows);
-            results.push({ type: 'message', cursor: message.cursor, message });
-            continue;
-          }
-          const target = this.#statements.byId.get(write.wall, write.id) as { seq: number } | undefined;
-          if (target === undefined) {
-            results.push(undefined);
-            continue;
-          }
-          seq++;
-          // The message row leaves; the delete row takes its place in the wall's count.
-          this.#statements.remove.run(target.seq);
-          this.#cache.delete(target.seq);
-          this.#statements.insert.run(seq, write.wall, 'delete', write.id, JSON.stringify({ id: write.id }));
-          results.push({ type: 'delete', cursor: this.#cursors.format(seq), id: write.id });
-        }
-        this.#statements.saveLastSeq.run(String(seq));
-        for (const [wall, rows] of grown) if (rows > this.historySize + TRIM_SLACK) this.#trim(wall, rows);
-        return { results, lastSeq: seq };
-      })();
+      committed = this.#db.transaction(() => this.#write(batch, nowMs))();
     } catch (error) {
       // The transaction rolled back: none of the batch was stored.
+      this.#writeFailure = error;
       const failure = new StoreUnavailableError('The SQLite database refused the commit.', { cause: error });
       for (const write of batch) write.reject(failure);
       return;
     }
-    this.#lastSeq = outcome.lastSeq;
+    this.#writeFailure = undefined;
+    this.#lastSeq = committed.lastSeq;
+    this.#wallsWithHistory += committed.newWalls;
     batch.forEach((write, i) => {
-      const event = outcome.results[i];
-      if (event !== undefined) this.#remember(event, this.#cursors.seqOf(event.cursor));
-      if (write.kind === 'message') write.resolve((event as Extract<WallEvent, { type: 'message' }>).message);
-      else write.resolve(event);
-      if (event !== undefined) this.#feed.emit(write.wall, event);
+      const outcome = committed.outcomes[i] as Outcome;
+      if (outcome.kind === 'refused') return write.reject(outcome.error);
+      if (outcome.kind === 'replayed') return (write.resolve as (message: Message) => void)(outcome.message);
+      if (outcome.kind === 'none') return (write.resolve as (event: undefined) => void)(undefined);
+      this.#remember(outcome.event, this.#cursors.seqOf(outcome.event.cursor));
+      if (outcome.event.type === 'message') (write.resolve as (message: Message) => void)(outcome.event.message);
+      else (write.resolve as (event: WallEvent) => void)(outcome.event);
+      this.#feed.emit(write.wall, outcome.event);
     });
   }
 
-  /** Deletes a wall's oldest rows down to `historySize`, remembering where it cut. */
-  #trim(wall: string, rows: number): void {
-    const excess = rows - this.historySize;
-    const last = this.#statements.nthOldest.get(wall, excess - 1) as { seq: number } | undefined;
-    if (last === undefined) return;
-    this.#statements.trim.run(wall, last.seq);
-    this.#statements.saveTrim.run(excess, last.seq, wall);
+  /** The batch, inside its transaction. Counters change only once it commits. */
+  #write(batch: PendingWrite[], nowMs: number): { outcomes: Outcome[]; lastSeq: number; newWalls: number } {
+    const outcomes: Outcome[] = [];
+    const grown = new Set<string>();
+    let seq = this.#lastSeq;
+    let newWalls = 0;
+    for (const write of batch) {
+      if (write.kind === 'delete') {
+        const target = this.#statements.byId.get(write.wall, write.id) as { seq: number; bytes: number } | undefined;
+        if (target === undefined) {
+          outcomes.push({ kind: 'none' });
+          continue;
+        }
+        seq++;
+        const event: WallEvent = { type: 'delete', cursor: this.#cursors.format(seq), id: write.id };
+        // The message row leaves; the delete row takes its place in the wall's count.
+        this.#statements.remove.run(target.seq);
+        this.#cache.delete(target.seq);
+        this.#statements.shrink.run(target.bytes - eventBytes(event), write.wall);
+        this.#statements.insert.run(
+          seq,
+          write.wall,
+          'delete',
+          write.id,
+          JSON.stringify({ id: write.id }),
+          eventBytes(event),
+          nowMs,
+        );
+        outcomes.push({ kind: 'stored', event });
+        continue;
+      }
+      const key = write.idempotencyKey;
+      if (key !== undefined) {
+        const first = this.#statements.firstPost.get(write.wall, key, nowMs - IDEMPOTENCY_TTL_MS) as
+          | { json: string }
+          | undefined;
+        if (first !== undefined) {
+          outcomes.push({ kind: 'replayed', message: JSON.parse(first.json) as Message });
+          continue;
+        }
+      }
+      const wall = this.#statements.wall.get(write.wall) as WallRow | undefined;
+      if ((wall === undefined || wall.rows === 0) && !grown.has(write.wall)) {
+        if (this.#wallsWithHistory + newWalls >= this.limits.maxWalls) {
+          outcomes.push({ kind: 'refused', error: new WallLimitError(this.limits.maxWalls) });
+          continue;
+        }
+        newWalls++;
+      }
+      seq++;
+      const message = withCursor(write.draft, this.#cursors.format(seq));
+      const event: WallEvent = { type: 'message', cursor: message.cursor, message };
+      const json = JSON.stringify(message);
+      const bytes = eventBytes(event);
+      this.#statements.insert.run(seq, write.wall, 'message', message.id, json, bytes, nowMs);
+      this.#statements.grow.run(write.wall, bytes);
+      if (key !== undefined) this.#statements.rememberPost.run(write.wall, key, json, nowMs);
+      grown.add(write.wall);
+      outcomes.push({ kind: 'stored', event });
+    }
+    this.#statements.saveLastSeq.run(String(seq));
+    for (const wall of grown) this.#trimToBounds(wall);
+    return { outcomes, lastSeq: seq, newWalls };
+  }
+
+  /** Deletes a wall's oldest rows once it is past a bound (by a slack), down to both bounds. */
+  #trimToBounds(wall: string): void {
+    const { historySize, historyBytes } = this.limits;
+    const row = this.#statements.wall.get(wall) as WallRow;
+    if (row.rows <= historySize + TRIM_SLACK && row.bytes <= historyBytes * (1 + BYTES_SLACK)) return;
+    const excessRows = row.rows - historySize;
+    const excessBytes = row.bytes - historyBytes;
+    let rows = 0;
+    let bytes = 0;
+    let cut = 0;
+    // Oldest first; the newest row always stays.
+    for (const old of this.#statements.oldest.iterate(wall) as Iterable<{ seq: number; bytes: number }>) {
+      if ((rows >= excessRows && bytes >= excessBytes) || rows === row.rows - 1) break;
+      rows++;
+      bytes += old.bytes;
+      cut = old.seq;
+      this.#cache.delete(old.seq);
+    }
+    if (rows === 0) return;
+    this.#statements.trim.run(wall, cut);
+    this.#statements.saveTrim.run(rows, bytes, cut, wall);
+  }
+
+  /** Forgets expired idempotency keys and, with a retention, deletes the events past it. */
+  #houseKeep(): void {
+    const nowMs = Date.now();
+    try {
+      this.#statements.forgetPosts.run(nowMs - IDEMPOTENCY_TTL_MS);
+      const retentionMs = this.limits.retentionMs;
+      if (retentionMs === undefined) return;
+      let emptied = 0;
+      this.#db.transaction(() => {
+        for (const { wall } of this.#statements.wallsWithHistory.all() as { wall: string }[]) {
+          const last = this.#statements.lastExpired.get(wall, nowMs - retentionMs) as { seq: number } | undefined;
+          if (last === undefined) continue;
+          const gone = this.#statements.span.get(wall, last.seq) as { rows: number; bytes: number };
+          this.#statements.trim.run(wall, last.seq);
+          this.#statements.saveTrim.run(gone.rows, gone.bytes, last.seq, wall);
+          if ((this.#statements.wall.get(wall) as WallRow).rows === 0) emptied++;
+        }
+      })();
+      this.#wallsWithHistory -= emptied;
+      this.#cache.clear();
+    } catch (error) {
+      this.#writeFailure = error;
+    }
   }
 
   #event(row: EventRow): WallEvent {
@@ -267,4 +422,150 @@ export class SqliteStore implements MessageStore {
       if (oldest !== undefined) this.#cache.delete(oldest);
     }
   }
+}
+
+/** Rows up to `maxBytes` (always the first): the rest is never read from the database. */
+function upTo(rows: Iterable<EventRow>, maxBytes: number): EventRow[] {
+  const kept: EventRow[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    bytes += row.bytes;
+    if (bytes > maxBytes && kept.length > 0) break;
+    kept.push(row);
+  }
+  return kept;
+}
+
+/**
+ * Creates `dir` and its missing parents one level at a time. Not
+ * `mkdirSync(recursive)`: on a path such as /proc/x it loops for ever.
+ */
+function ensureDirectory(dir: string): void {
+  try {
+    if (statSync(dir).isDirectory()) return;
+    throw new StoreOpenError(`${dir} is not a directory`);
+  } catch (error) {
+    if (error instanceof StoreOpenError || (error as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw describe(error, dir);
+  }
+  ensureDirectory(dirname(dir));
+  try {
+    mkdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw describe(error, dir, 'cannot create the directory');
+  }
+}
+
+/** SQLite writes `path`, `path-wal` and `path-shm`: the file and its directory must take writes. */
+function assertWritable(path: string): void {
+  for (const target of [path, dirname(resolve(path))]) {
+    try {
+      accessSync(target, constants.W_OK);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw describe(error, target, 'cannot write to');
+    }
+  }
+}
+
+/** Takes the lock that makes this the only process using the database. */
+function holdLock(path: string): Database.Database {
+  let lock: Database.Database | undefined;
+  try {
+    lock = new Database(path, { timeout: 0 });
+    lock.pragma('locking_mode = EXCLUSIVE');
+    // The first write takes the exclusive lock, held until this connection closes.
+    lock.exec('CREATE TABLE IF NOT EXISTS holder (pid INTEGER); DELETE FROM holder;');
+    lock.prepare('INSERT INTO holder (pid) VALUES (?)').run(process.pid);
+    return lock;
+  } catch (error) {
+    lock?.close();
+    if ((error as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new StoreOpenError(
+        `${path.replace(/\.lock$/, '')} is in use by another wallcast process (one process per database file)`,
+      );
+    }
+    throw describe(error, path);
+  }
+}
+
+function openDatabase(path: string): Database.Database {
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    migrate(db);
+    return db;
+  } catch (error) {
+    db?.close();
+    throw describe(error, path);
+  }
+}
+
+/** The schema, created when missing; columns added since the first version are added to older files. */
+function migrate(db: Database.Database): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS events (
+      seq   INTEGER PRIMARY KEY,
+      wall  TEXT NOT NULL,
+      type  TEXT NOT NULL,
+      id    TEXT NOT NULL,
+      json  TEXT NOT NULL,
+      bytes INTEGER NOT NULL DEFAULT 0,
+      at_ms INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX IF NOT EXISTS events_by_wall ON events (wall, seq);
+    CREATE INDEX IF NOT EXISTS messages_by_id ON events (wall, id) WHERE type = 'message';
+    CREATE TABLE IF NOT EXISTS walls (
+      wall         TEXT PRIMARY KEY,
+      rows         INTEGER NOT NULL,
+      trimmed_upto INTEGER NOT NULL,
+      bytes        INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE IF NOT EXISTS idempotency (
+      wall  TEXT NOT NULL,
+      key   TEXT NOT NULL,
+      json  TEXT NOT NULL,
+      at_ms INTEGER NOT NULL,
+      PRIMARY KEY (wall, key)
+    );
+    CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency (at_ms);
+  `);
+  const columns = (table: string) =>
+    new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
+  db.transaction(() => {
+    const events = columns('events');
+    if (!events.has('bytes')) {
+      db.exec(`
+        ALTER TABLE events ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE events ADD COLUMN at_ms INTEGER NOT NULL DEFAULT 0;
+        UPDATE events SET bytes = length(CAST(json AS BLOB)),
+          at_ms = coalesce(CAST(strftime('%s', json_extract(json, '$.createdAt')) AS INTEGER) * 1000, 0);
+      `);
+    }
+    if (!columns('walls').has('bytes')) {
+      db.exec(`
+        ALTER TABLE walls ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+        UPDATE walls SET bytes = (SELECT coalesce(sum(bytes), 0) FROM events WHERE events.wall = walls.wall);
+      `);
+    }
+    db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?)").run(randomBytes(4).toString('hex'));
+    db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('last_seq', '0')").run();
+  })();
+}
+
+/** One line a person can act on, from what the file system or SQLite said. */
+function describe(error: unknown, path: string, doing?: string): StoreOpenError {
+  if (error instanceof StoreOpenError) return error;
+  const code = (error as { code?: string }).code ?? '';
+  const detail = error instanceof Error ? error.message : String(error);
+  if (doing !== undefined) return new StoreOpenError(`${doing} ${path} (${detail})`, { cause: error });
+  if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
+    return new StoreOpenError(`${path} is not a wallcast database, or it is corrupt (${detail})`, { cause: error });
+  }
+  if (code === 'SQLITE_READONLY') return new StoreOpenError(`${path} is read-only (${detail})`, { cause: error });
+  return new StoreOpenError(`cannot open ${path} (${detail})`, { cause: error });
 }

@@ -37,10 +37,20 @@
  *   other, is passed exactly once to the `onEvent` listeners, per wall in
  *   cursor order. A listener runs synchronously and must not throw.
  *
- * ## History
- * - Each wall keeps at least its newest `historySize` events (messages and
- *   the rarer delete events). Older ones may be trimmed at any time, and
- *   cursors before them stop resuming.
+ * ## History and bounds (`StoreLimits`)
+ * - Each wall keeps its newest events (messages and the rarer delete
+ *   events) up to `historySize` of them and `historyBytes` of message JSON,
+ *   and never fewer than its newest one. With `retentionMs`, events older
+ *   than that go too. Older events may be trimmed at any time, and cursors
+ *   before them stop resuming (`trimmed`).
+ * - A store holds at most `maxWalls` walls with history. A post to a new
+ *   wall past that is refused with a `WallLimitError`, and nothing is stored.
+ *
+ * ## Idempotent appends
+ * - An append with an `idempotencyKey` that the same wall saw within
+ *   `IDEMPOTENCY_TTL_MS` stores nothing and resolves with the message the
+ *   first append stored (its `id` then differs from the draft's). So a
+ *   client that retries a post whose answer it never got posts it once.
  *
  * ## Failures
  * - A store reports trouble with its backend (a Redis that does not answer,
@@ -57,15 +67,67 @@ import type { Message, NewMessage } from '../message.js';
  */
 export const TRIM_SLACK = 100;
 
-/** The store's backend did not answer or refused the operation; nothing was changed. */
+/** How long a store remembers an idempotency key (the IETF draft's advice: a day). */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** What a store keeps: see "History and bounds" above. */
+export interface StoreLimits {
+  /** Events kept per wall. */
+  historySize: number;
+  /** Bytes of message JSON kept per wall. */
+  historyBytes: number;
+  /** Walls with history; a post to a new wall past it is refused. */
+  maxWalls: number;
+  /** Events older than this are trimmed; undefined keeps them until pushed out. */
+  retentionMs?: number;
+}
+
+/**
+ * How often a store sweeps away events past its retention: ten times per
+ * retention (so an event outlives it by a tenth at most), at most once a
+ * minute, at least every 100 ms.
+ */
+export function retentionSweepMs(retentionMs: number): number {
+  return Math.max(100, Math.min(60_000, Math.floor(retentionMs / 10)));
+}
+
+/** The size an event counts for against `historyBytes` and a read's `maxBytes`. */
+export function eventBytes(event: WallEvent): number {
+  return event.type === 'message' ? Buffer.byteLength(JSON.stringify(event.message)) : DELETE_EVENT_BYTES;
+}
+
+/** A delete event is its message id and little else. */
+const DELETE_EVENT_BYTES = 64;
+
+/**
+ * The store's backend did not answer or refused the operation. `uncertain`
+ * when the request may still have been carried out (it was sent, and the
+ * answer never came): only an idempotent retry is then safe.
+ */
 export class StoreUnavailableError extends Error {
   override readonly name = 'StoreUnavailableError';
   /** How long a client should wait before trying again. */
   readonly retryAfterSeconds: number;
+  readonly uncertain: boolean;
 
-  constructor(message: string, options: { cause?: unknown; retryAfterSeconds?: number } = {}) {
+  constructor(message: string, options: { cause?: unknown; retryAfterSeconds?: number; uncertain?: boolean } = {}) {
     super(message, { cause: options.cause });
     this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
+    this.uncertain = options.uncertain ?? false;
+  }
+}
+
+/** The store cannot be opened at start (a path it cannot create or write, a file in use): one line says why. */
+export class StoreOpenError extends Error {
+  override readonly name = 'StoreOpenError';
+}
+
+/** A post to a new wall while the store holds `maxWalls` walls. */
+export class WallLimitError extends Error {
+  override readonly name = 'WallLimitError';
+
+  constructor(readonly maxWalls: number) {
+    super(`The store holds its maximum of ${maxWalls} walls.`);
   }
 }
 
@@ -89,6 +151,17 @@ export interface ReadQuery {
   after?: string;
   /** At most this many events (≥ 1). */
   limit: number;
+  /**
+   * At most this many bytes of events (`eventBytes`), but never fewer than
+   * one event: a page of long messages stops early, and the reader goes on
+   * from its last cursor. Without it, only `limit` bounds the page.
+   */
+  maxBytes?: number;
+}
+
+export interface AppendOptions {
+  /** See "Idempotent appends" above. */
+  idempotencyKey?: string;
 }
 
 export interface ReadResult {
@@ -116,7 +189,7 @@ export type EventListener = (wall: string, event: WallEvent) => void;
 
 export interface MessageStore {
   /** Stores a message, gives it its cursor, feeds it to the listeners. */
-  append(message: NewMessage): Promise<Message>;
+  append(message: NewMessage, options?: AppendOptions): Promise<Message>;
   read(wall: string, query: ReadQuery): Promise<ReadResult>;
   /**
    * Moderation: takes a message out of the history (reads and replays no

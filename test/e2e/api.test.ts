@@ -84,7 +84,7 @@ describe('posting and reading over HTTP', () => {
         415,
         'unsupported_media_type',
       ],
-      ['/api/messages', json({ body: 'x'.repeat(17 * 1024) }), 413, 'payload_too_large'],
+      ['/api/messages', json({ body: 'x'.repeat(64 * 1024) }), 413, 'payload_too_large'],
       ['/api/messages?limit=0', {}, 400, 'invalid_limit'],
       ['/api/messages?limit=abc', {}, 400, 'invalid_limit'],
       [`/api/messages?after=${'x'.repeat(65)}`, {}, 400, 'invalid_cursor'],
@@ -106,7 +106,7 @@ describe('posting and reading over HTTP', () => {
   it('refuses a request body streamed past the limit without a length', async () => {
     const chunks = new ReadableStream({
       start(controller) {
-        for (let i = 0; i < 20; i++) controller.enqueue(new TextEncoder().encode('x'.repeat(1024)));
+        for (let i = 0; i < 64; i++) controller.enqueue(new TextEncoder().encode('x'.repeat(1024)));
         controller.close();
       },
     });

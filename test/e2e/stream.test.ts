@@ -105,7 +105,10 @@ describe('event streams', () => {
 
   it('answers a cursor from before a memory-store restart with a reset', async () => {
     const old = await post('restart', 'before');
-    const restarted = await startTestServer({}, new MemoryStore(100));
+    const restarted = await startTestServer(
+      {},
+      new MemoryStore({ historySize: 100, historyBytes: 1 << 20, maxWalls: 10 }),
+    );
     try {
       const sse = new RawSse(`${restarted.url}/api/walls/restart/events`, { 'Last-Event-ID': old.cursor });
       await sse.waitFor('reset', (s) => s.frames.some((f) => f.event === 'reset'));
@@ -222,7 +225,11 @@ describe('event streams', () => {
   });
 
   it('replays a history larger than the slow-client bound to a client that keeps reading', async () => {
-    const small = await startTestServer({ WALLCAST_SLOW_CLIENT_BYTES: '65536', WALLCAST_HISTORY: '2000' });
+    const small = await startTestServer({
+      WALLCAST_SLOW_CLIENT_BYTES: '65536',
+      WALLCAST_HISTORY: '2000',
+      WALLCAST_HISTORY_BYTES: String(32 << 20),
+    });
     try {
       const first = (await postJson(small.url, '/api/walls/big/messages', { body: 'first' })).json as Message;
       const body = 'z'.repeat(2000);

@@ -43,6 +43,6 @@ describe('configuration', () => {
       expect(() => loadConfig(env)).toThrow(ConfigError);
       expect(() => loadConfig(env)).toThrow(message);
     }
-    expect(() => loadConfig({}, ['--nope', '1'])).toThrow(/unknown option --nope/);
+    expect(() => loadConfig({}, ['--nope', '1'])).toThrow(/^unknown option --nope \(see --help\)$/);
   });
 });

@@ -21,7 +21,7 @@ describe('Hub', () => {
   });
 
   async function setup() {
-    const store = new MemoryStore(100);
+    const store = new MemoryStore({ historySize: 100, historyBytes: 1 << 20, maxWalls: 10 });
     for (let i = 1; i <= 9; i++) await store.append(createMessage('w', '', `m${i}`));
     const events = (await store.read('w', { limit: 9 })).events;
     const at = (n: number) => events[n - 1] as WallEvent;

@@ -54,8 +54,8 @@ describe('HTML rendering', () => {
   it('escapes every piece of user text', () => {
     const html = renderMessageHtml('abc', '<i>"x"</i>', `<script>alert('x')</script> & more`);
     expect(html).toBe(
-      '<div class="message" id="mabc"><b class="author">&lt;i&gt;&quot;x&quot;&lt;/i&gt;</b> ' +
-        '<span class="body">&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more</span></div>',
+      '<div class="message" id="mabc"><b class="author"><bdi>&lt;i&gt;&quot;x&quot;&lt;/i&gt;</bdi></b> ' +
+        '<span class="body" dir="auto">&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; more</span></div>',
     );
   });
 

@@ -21,6 +21,23 @@ describe('RingBuffer', () => {
     expect(ring.slice(2, 99)).toEqual([8, 9]);
   });
 
+  it('removes the oldest with shift, and reuses the freed slots in order', () => {
+    const ring = new RingBuffer<number>(3);
+    for (let i = 0; i < 3; i++) ring.push(i);
+    expect(ring.shift()).toBe(0);
+    expect(ring.shift()).toBe(1);
+    expect(ring.length).toBe(1);
+    expect(ring.push(3)).toBeUndefined();
+    expect(ring.push(4)).toBeUndefined();
+    expect(ring.slice()).toEqual([2, 3, 4]);
+    expect(ring.push(5)).toBe(2);
+    expect(ring.slice()).toEqual([3, 4, 5]);
+    while (ring.shift() !== undefined);
+    expect(ring.length).toBe(0);
+    ring.push(6);
+    expect(ring.slice()).toEqual([6]);
+  });
+
   it('refuses a capacity below one', () => {
     expect(() => new RingBuffer(0)).toThrow(RangeError);
   });

@@ -3,23 +3,30 @@ import type { Logger } from 'pino';
 import { type Message, type NewMessage, withCursor } from '../../message.js';
 import { LiveFeed } from '../live-feed.js';
 import {
+  type AppendOptions,
   type EventListener,
+  IDEMPOTENCY_TTL_MS,
   type MessageStore,
   type ReadQuery,
   type ReadResult,
+  retentionSweepMs,
+  type StoreLimits,
   StoreUnavailableError,
   TRIM_SLACK,
   type WallEvent,
+  WallLimitError,
 } from '../store.js';
 import { type FeedEntry, FeedReader, feedEnd } from './feed-reader.js';
-import { APPEND, DELETE, READ } from './scripts.js';
-import { compareStreamIds, isStreamId, streamIdBefore } from './stream-id.js';
+import { compareCursors, cursorBefore, formatCursor, newEpoch, parseCursor } from './redis-cursor.js';
+import { APPEND, DELETE, EXPIRE, READ } from './scripts.js';
 
 /**
- * The shared feed every instance reads. It only has to cover an instance's
- * outage; an instance that fell further behind restarts its streams.
+ * The shared feed every instance reads (entries, about; trimmed with `~`).
+ * It only has to cover an instance's outage: one that fell further behind
+ * restarts its streams, and every client replays from its own cursor. At
+ * the longest messages it takes about 90 MB of Redis memory.
  */
-const FEED_MAX_LEN = 100_000;
+const FEED_MAX_LEN = 10_000;
 /** Commands that take longer fail (a post answers 503 rather than hang). */
 const COMMAND_TIMEOUT_MS = 2000;
 /** Longest wait between reconnection attempts to Redis. */
@@ -28,17 +35,24 @@ const MAX_RECONNECT_MS = 2000;
 const CONNECT_WAIT_MS = 3000;
 /** What a client is told to wait while Redis does not answer. */
 const RETRY_AFTER_SECONDS = 2;
+/** Bytes over `historyBytes` a wall may hold before it is trimmed, as a fraction of it (see TRIM_SLACK). */
+const BYTES_SLACK = 0.1;
+
+type Appended = [status: 'stored', epoch: string, entry: string] | [status: 'replayed', epoch: string, first: string];
 
 interface RedisWithScripts extends Redis {
-  wallAppend(...keysThenArgs: (string | number)[]): Promise<string>;
-  wallRead(...keysThenArgs: (string | number)[]): Promise<[status: string, head: string, entries: FeedEntry[]]>;
-  wallDelete(...keysThenArgs: (string | number)[]): Promise<string | null>;
+  wallAppend(...keysThenArgs: (string | number)[]): Promise<Appended | [status: 'wall_limit', epoch: string]>;
+  wallRead(
+    ...keysThenArgs: (string | number)[]
+  ): Promise<[status: string, epoch: string, head: string, entries: FeedEntry[]]>;
+  wallDelete(...keysThenArgs: (string | number)[]): Promise<[epoch: string, entry: string] | null>;
+  wallExpire(...keysThenArgs: (string | number)[]): Promise<number>;
 }
 
 /**
- * One Redis Stream per wall, entry ids as cursors, and one shared feed that
- * a single blocking reader per instance turns into the live feed, so any
- * number of instances behave as one wall (see scripts.ts for the keys).
+ * One Redis Stream per wall, `{epoch}-{entry id}` as cursors, and one shared
+ * feed that a single blocking reader per instance turns into the live feed,
+ * so any number of instances behave as one wall (scripts.ts has the keys).
  */
 export class RedisStreamStore implements MessageStore {
   readonly #redis: RedisWithScripts;
@@ -46,11 +60,14 @@ export class RedisStreamStore implements MessageStore {
   readonly #feed = new LiveFeed();
   readonly #lost: (() => void)[] = [];
   readonly #reader: FeedReader;
+  /** The epoch of the feed entries read so far: another one means Redis lost its data under us. */
+  #feedEpoch: string | undefined;
+  readonly #retentionSweep: NodeJS.Timeout | undefined;
 
   private constructor(
     url: string,
-    readonly historySize: number,
-    log: Logger,
+    readonly limits: StoreLimits,
+    private readonly log: Logger,
   ) {
     const parsed = new URL(url);
     this.#prefix = parsed.searchParams.get('prefix') ?? 'wallcast:';
@@ -63,93 +80,120 @@ export class RedisStreamStore implements MessageStore {
       retryStrategy,
     }) as RedisWithScripts;
     reportConnection(this.#redis, log);
-    this.#redis.defineCommand('wallAppend', { numberOfKeys: 4, lua: APPEND });
-    this.#redis.defineCommand('wallRead', { numberOfKeys: 2, lua: READ });
-    this.#redis.defineCommand('wallDelete', { numberOfKeys: 4, lua: DELETE });
+    this.#redis.defineCommand('wallAppend', { numberOfKeys: 7, lua: APPEND });
+    this.#redis.defineCommand('wallRead', { numberOfKeys: 3, lua: READ });
+    this.#redis.defineCommand('wallDelete', { numberOfKeys: 5, lua: DELETE });
+    this.#redis.defineCommand('wallExpire', { numberOfKeys: 4, lua: EXPIRE });
     const reader = new Redis(parsed.toString(), { maxRetriesPerRequest: null, retryStrategy });
     // The command connection reports outages; the reader's own errors are its retries.
     reader.on('error', () => {});
     this.#reader = new FeedReader(
       reader,
-      this.#feedKey(),
-      {
-        entry: (fields) => this.#feed.emit(fieldOf(fields, 'w'), toEvent(fieldOf(fields, 'c'), fields)),
-        lost: () => {
-          for (const listener of this.#lost) listener();
-        },
-      },
+      this.#key('feed'),
+      { entry: (f) => this.#deliver(f), lost: () => this.#lose() },
       log,
     );
+    if (limits.retentionMs !== undefined) {
+      this.#retentionSweep = setInterval(() => void this.#expire(), retentionSweepMs(limits.retentionMs));
+      this.#retentionSweep.unref();
+    }
   }
 
   /** Connects (waiting a few seconds at most) and starts the feed reader. */
-  static async open(url: string, historySize: number, log: Logger): Promise<RedisStreamStore> {
-    const store = new RedisStreamStore(url, historySize, log);
+  static async open(url: string, limits: StoreLimits, log: Logger): Promise<RedisStreamStore> {
+    const store = new RedisStreamStore(url, limits, log);
     await Promise.race([
       new Promise((resolve) => store.#redis.once('ready', resolve)),
       new Promise((resolve) => setTimeout(resolve, CONNECT_WAIT_MS).unref()),
     ]);
     // The feed position is taken before the store is handed out, so that the
     // reader sees every append made through it.
-    store.#reader.start(await feedEnd(store.#redis, store.#feedKey()).catch(() => undefined));
+    store.#feedEpoch = (await store.#redis.get(store.#key('epoch')).catch(() => null)) ?? undefined;
+    store.#reader.start(await feedEnd(store.#redis, store.#key('feed')).catch(() => undefined));
     return store;
   }
 
-  async append(draft: NewMessage): Promise<Message> {
-    const entry = await this.#call('post', () =>
+  async append(draft: NewMessage, options: AppendOptions = {}): Promise<Message> {
+    const { historySize, historyBytes, maxWalls } = this.limits;
+    const key = options.idempotencyKey;
+    const reply = await this.#call('post', () =>
       this.#redis.wallAppend(
         ...this.#wallKeys(draft.wall),
-        this.historySize,
+        this.#key('epoch'),
+        this.#key('walls'),
+        `${this.#wallTag(draft.wall)}:post:${key ?? ''}`,
+        newEpoch(),
+        historySize,
+        historyBytes,
         TRIM_SLACK,
+        Math.ceil(historyBytes * BYTES_SLACK),
+        maxWalls,
         draft.id,
         JSON.stringify(draft),
         draft.wall,
         FEED_MAX_LEN,
+        key === undefined ? '' : IDEMPOTENCY_TTL_MS,
       ),
     );
-    return withCursor(draft, entry);
+    if (reply[0] === 'wall_limit') throw new WallLimitError(maxWalls);
+    const [status, epoch, value] = reply;
+    if (status === 'stored') return withCursor(draft, formatCursor(epoch, value));
+    const newline = value.indexOf('\n');
+    const first = JSON.parse(value.slice(newline + 1)) as NewMessage;
+    return withCursor(first, formatCursor(epoch, value.slice(0, newline)));
   }
 
   async delete(wall: string, id: string): Promise<WallEvent | undefined> {
-    const cursor = await this.#call('delete', () =>
-      this.#redis.wallDelete(...this.#wallKeys(wall), id, wall, FEED_MAX_LEN),
+    const reply = await this.#call('delete', () =>
+      this.#redis.wallDelete(...this.#wallKeys(wall), this.#key('epoch'), newEpoch(), id, wall, FEED_MAX_LEN),
     );
-    return cursor === null ? undefined : { type: 'delete', cursor, id };
+    return reply === null ? undefined : { type: 'delete', cursor: formatCursor(reply[0], reply[1]), id };
   }
 
   async read(wall: string, query: ReadQuery): Promise<ReadResult> {
     // A cursor Redis could not have issued is not sent: it is read as "the newest", then marked.
-    const malformed = query.after !== undefined && !isStreamId(query.after);
+    const after = query.after === undefined ? undefined : parseCursor(query.after);
+    const malformed = query.after !== undefined && after === undefined;
     const [events, meta] = this.#wallKeys(wall);
-    const [status, head, entries] = await this.#call('read', () =>
-      this.#redis.wallRead(events, meta, malformed ? '' : (query.after ?? ''), query.limit),
+    const [status, epoch, head, entries] = await this.#call('read', () =>
+      this.#redis.wallRead(
+        events,
+        meta,
+        this.#key('epoch'),
+        newEpoch(),
+        after?.epoch ?? '',
+        after?.entryId ?? '',
+        query.limit,
+        query.maxBytes ?? Number.MAX_SAFE_INTEGER,
+      ),
     );
-    if (status === 'after') {
-      return { events: entries.map(([id, fields]) => toEvent(id, fields)), head, start: query.after as string };
-    }
-    const newest = entries.reverse().map(([id, fields]) => toEvent(id, fields));
+    const headCursor = formatCursor(epoch, head);
+    const toEvents = (list: FeedEntry[]) => list.map(([id, fields]) => toEvent(formatCursor(epoch, id), fields));
+    if (status === 'after') return { events: toEvents(entries), head: headCursor, start: query.after as string };
+    const newest = toEvents(entries.reverse());
     const page: ReadResult = {
       events: newest,
-      head,
-      start: newest[0] === undefined ? head : streamIdBefore(newest[0].cursor),
+      head: headCursor,
+      start: newest[0] === undefined ? headCursor : cursorBefore(newest[0].cursor),
     };
     if (malformed) page.reset = 'malformed';
-    else if (status === 'unknown' || status === 'trimmed') page.reset = status;
+    else if (status === 'unknown' || status === 'trimmed' || status === 'epoch') page.reset = status;
     return page;
   }
 
   async get(wall: string, id: string): Promise<Message | undefined> {
     const [events, , ids] = this.#wallKeys(wall);
     const found = await this.#call('read', async () => {
-      const entry = await this.#redis.hget(ids, id);
-      return entry === null ? [] : ((await this.#redis.xrange(events, entry, entry)) as FeedEntry[]);
+      const [epoch, entry] = await Promise.all([this.#redis.get(this.#key('epoch')), this.#redis.hget(ids, id)]);
+      if (epoch === null || entry === null) return undefined;
+      const [hit] = (await this.#redis.xrange(events, entry, entry)) as FeedEntry[];
+      return hit === undefined ? undefined : toEvent(formatCursor(epoch, hit[0]), hit[1]);
     });
-    const event = found[0] === undefined ? undefined : toEvent(found[0][0], found[0][1]);
-    return event?.type === 'message' ? event.message : undefined;
+    return found?.type === 'message' ? found.message : undefined;
   }
 
   compareCursors(a: string, b: string): number {
-    return compareStreamIds(a, b);
+    return compareCursors(a, b);
   }
 
   onEvent(listener: EventListener): void {
@@ -166,9 +210,42 @@ export class RedisStreamStore implements MessageStore {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.#retentionSweep);
     await this.#reader.stop();
     this.#feed.clear();
     await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+
+  #deliver(fields: string[]): void {
+    const epoch = fieldOf(fields, 'e');
+    if (this.#feedEpoch !== undefined && epoch !== this.#feedEpoch) {
+      this.log.warn({ was: this.#feedEpoch, now: epoch }, 'redis: a new history epoch: Redis lost its data');
+      this.#lose();
+    }
+    this.#feedEpoch = epoch;
+    this.#feed.emit(fieldOf(fields, 'w'), toEvent(formatCursor(epoch, fieldOf(fields, 'c')), fields));
+  }
+
+  #lose(): void {
+    for (const listener of this.#lost) listener();
+  }
+
+  /** Retention: each wall with history loses its events older than the retention. */
+  async #expire(): Promise<void> {
+    const minMs = Date.now() - (this.limits.retentionMs ?? 0);
+    try {
+      let cursor = '0';
+      do {
+        const [next, walls] = await this.#redis.sscan(this.#key('walls'), cursor, 'COUNT', 100);
+        for (const wall of walls) {
+          const [events, meta, ids] = this.#wallKeys(wall);
+          await this.#redis.wallExpire(events, meta, ids, this.#key('walls'), wall, minMs);
+        }
+        cursor = next;
+      } while (cursor !== '0');
+    } catch (error) {
+      this.log.warn({ err: error }, 'redis: the retention sweep failed; it runs again in a minute');
+    }
   }
 
   /** Runs a command; Redis not answering (down, cut off, too slow) makes the store unavailable. */
@@ -176,21 +253,29 @@ export class RedisStreamStore implements MessageStore {
     try {
       return await command();
     } catch (error) {
+      // With no connection, ioredis refuses at once: the command never left. Otherwise (a
+      // timeout, a connection lost in flight) it may have run.
+      const neverSent = error instanceof Error && /enableOfflineQueue/.test(error.message);
       throw new StoreUnavailableError(`Redis did not answer the ${operation}.`, {
         cause: error,
         retryAfterSeconds: RETRY_AFTER_SECONDS,
+        uncertain: !neverSent,
       });
     }
   }
 
-  /** events, meta, ids, feed: the keys the scripts take, in their order. */
+  /** events, meta, ids, feed: the keys the scripts take first, in their order. */
   #wallKeys(wall: string): [string, string, string, string] {
-    const tag = `${this.#prefix}{${wall}}`;
-    return [`${tag}:events`, `${tag}:meta`, `${tag}:ids`, this.#feedKey()];
+    const tag = this.#wallTag(wall);
+    return [`${tag}:events`, `${tag}:meta`, `${tag}:ids`, this.#key('feed')];
   }
 
-  #feedKey(): string {
-    return `${this.#prefix}feed`;
+  #wallTag(wall: string): string {
+    return `${this.#prefix}{${wall}}`;
+  }
+
+  #key(name: 'feed' | 'epoch' | 'walls'): string {
+    return `${this.#prefix}${name}`;
   }
 }
 
@@ -200,7 +285,7 @@ function reportConnection(redis: Redis, log: Logger): void {
   redis.on('error', (error: Error) => {
     if (lost) return;
     lost = true;
-    log.warn({ err: error }, 'redis: connection lost; posts and reads answer 503 until it is back');
+    log.warn({ err: error }, 'redis: not answering; posts and reads answer 503 until it is back');
   });
   redis.on('ready', () => {
     if (!lost) return;
@@ -209,9 +294,14 @@ function reportConnection(redis: Redis, log: Logger): void {
   });
 }
 
-/** A stream entry's value for `name` (entries are flat [name, value, …] lists). */
+/**
+ * A stream entry's value for `name`. Entries are flat [name, value, …]
+ * lists, and a value may spell a name (a wall called `id`), so only the
+ * names are searched.
+ */
 function fieldOf(fields: string[], name: string): string {
-  return fields[fields.indexOf(name) + 1] ?? '';
+  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1] ?? '';
+  return '';
 }
 
 function toEvent(cursor: string, fields: string[]): WallEvent {
