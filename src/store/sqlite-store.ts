@@ -278,16 +278,12 @@ export class SqliteStore implements MessageStore {
     this.#writeFailure = undefined;
     this.#lastSeq = committed.lastSeq;
     this.#wallsWithHistory += committed.newWalls;
-    batch.forEach((write, i) => {
+    for (const [i, write] of batch.entries()) {
       const outcome = committed.outcomes[i] as Outcome;
-      if (outcome.kind === 'refused') return write.reject(outcome.error);
-      if (outcome.kind === 'replayed') return (write.resolve as (message: Message) => void)(outcome.message);
-      if (outcome.kind === 'none') return (write.resolve as (event: undefined) => void)(undefined);
-      this.#remember(outcome.event, this.#cursors.seqOf(outcome.event.cursor));
-      if (outcome.event.type === 'message') (write.resolve as (message: Message) => void)(outcome.event.message);
-      else (write.resolve as (event: WallEvent) => void)(outcome.event);
-      this.#feed.emit(write.wall, outcome.event);
-    });
+      if (outcome.kind === 'stored') this.#remember(outcome.event, this.#cursors.seqOf(outcome.event.cursor));
+      settle(write, outcome);
+      if (outcome.kind === 'stored') this.#feed.emit(write.wall, outcome.event);
+    }
   }
 
   /** The batch, inside its transaction. Counters change only once it commits. */
@@ -422,6 +418,14 @@ export class SqliteStore implements MessageStore {
       if (oldest !== undefined) this.#cache.delete(oldest);
     }
   }
+}
+
+/** Answers one write of a committed batch with what it came to. */
+function settle(write: PendingWrite, outcome: Outcome): void {
+  if (outcome.kind === 'refused') write.reject(outcome.error);
+  else if (write.kind === 'delete') write.resolve(outcome.kind === 'stored' ? outcome.event : undefined);
+  else if (outcome.kind === 'replayed') write.resolve(outcome.message);
+  else if (outcome.kind === 'stored' && outcome.event.type === 'message') write.resolve(outcome.event.message);
 }
 
 /** Rows up to `maxBytes` (always the first): the rest is never read from the database. */
