@@ -4,7 +4,9 @@
  */
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
-import { startServer } from './server.js';
+import { type RunningServer, startServer } from './server.js';
+import { redactUrl } from './store/create-store.js';
+import { StoreOpenError } from './store/store.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -18,10 +20,17 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = createLogger();
-  const running = await startServer(config, { log });
-  log.info({ store: config.store }, `listening on ${running.url}`);
-
+  const log = createLogger(config.logLevel);
+  let running: RunningServer;
+  try {
+    running = await startServer(config, { log });
+  } catch (error) {
+    if (error instanceof StoreOpenError) {
+      console.error(`wallcast: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
   const stop = (signal: string) => {
     log.info({ signal }, 'draining');
     running.close().then(
@@ -34,6 +43,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  // Last: whoever waits for this line may signal the process at once.
+  log.info({ store: redactUrl(config.store) }, `listening on ${running.url}`);
 }
 
 main().catch((error: unknown) => {

@@ -12,17 +12,21 @@ export interface WallcastProcess {
   exited: Promise<number | null>;
 }
 
-/** Starts `node dist/main.js` on a free port and waits for its "listening on" line. */
+/**
+ * Starts `node dist/main.js` on a free port and waits for its "listening
+ * on" line (logged at info, whatever level the test run itself logs at). A
+ * process that does not get there is killed, not left behind.
+ */
 export async function spawnWallcast(env: Record<string, string>, args: string[] = []): Promise<WallcastProcess> {
   const child = spawn(process.execPath, [MAIN, ...args], {
-    env: { ...process.env, PORT: '0', ...env },
+    env: { ...process.env, PORT: '0', WALLCAST_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const url = await within(
     'wallcast logs its URL',
-    10_000,
+    20_000,
     new Promise<string>((resolve, reject) => {
       const onData = (chunk: Buffer) => {
         output += chunk.toString();
@@ -33,6 +37,9 @@ export async function spawnWallcast(env: Record<string, string>, args: string[] 
       child.stderr?.on('data', onData);
       child.once('exit', (code) => reject(new Error(`wallcast exited with ${code}: ${output}`)));
     }),
-  );
+  ).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw error;
+  });
   return { child, url, output: () => output, exited };
 }
