@@ -1148,6 +1148,13 @@ function peersSection(L, w) {
  * @param {Ladder} w
  */
 function floorSection(L, w) {
+  const scales = byScale(w.steady).map(([n, s]) => {
+    const rawSys = L.raw?.steady[n]?.sysPerDelivery;
+    const nchanSys = L.nchan?.steady[n]?.sysPerDelivery;
+    const known = [rawSys, nchanSys].filter((x) => x !== undefined);
+    const floor = known.length > 0 ? Math.min(...known) : Number.NaN;
+    return { n, s, rawSys, nchanSys, floor, times: ratio(s.sysPerDelivery, floor) };
+  });
   const lines = ['## Where the time goes: kernel time against the floor (steady)', ''];
   lines.push(
     row([
@@ -1160,26 +1167,25 @@ function floorSection(L, w) {
     ]),
     row(['---:', '---:', '---:', '---:', '---:', '---:']),
   );
-  for (const [n, s] of byScale(w.steady)) {
-    const rawSys = L.raw?.steady[n]?.sysPerDelivery;
-    const nchanSys = L.nchan?.steady[n]?.sysPerDelivery;
-    const floor = Math.min(rawSys ?? Number.POSITIVE_INFINITY, nchanSys ?? Number.POSITIVE_INFINITY);
+  for (const { n, s, rawSys, nchanSys, floor, times } of scales) {
     lines.push(
       row([
         count(n),
         `${fmt(s.userPerDelivery, 2)} / ${fmt(s.sysPerDelivery, 2)}`,
-        rawSys === undefined ? 'n/a' : fmt(rawSys, 2),
-        nchanSys === undefined ? 'n/a' : fmt(nchanSys, 2),
+        fmt(rawSys ?? Number.NaN, 2),
+        fmt(nchanSys ?? Number.NaN, 2),
         fmt(floor, 2),
-        `${fmt(ratio(s.sysPerDelivery, floor), 2)}×`,
+        `${fmt(times, 2)}×`,
       ]),
     );
   }
+  const summary = scales.map(({ n, times }) => `${fmt(times, 2)}× at ${count(n)}`).join(', ');
   lines.push(
     '',
-    "The floor is the lower of the raw broadcaster's and nchan's kernel µs per delivery at the same scale: both " +
+    `wallcast's kernel time per delivery against the floor: ${summary}. The floor is the lower of the raw broadcaster's ` +
+      "and nchan's kernel µs per delivery at the same scale (nchan's alone where the raw broadcaster did not run): both " +
       "make one write(2) per stream per event, which on loopback also runs the receiver's TCP input and wake-up. " +
-      'A ratio near 1.0× means the kernel time is the syscalls the fan-out cannot avoid; what is left to win is user time, ' +
+      'Near 1.0× the kernel time is the syscalls a fan-out cannot avoid; what is left to win is user time, ' +
       'or coalescing events into fewer writes (the burst scenario).',
     '',
   );
