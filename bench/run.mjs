@@ -7,7 +7,8 @@
 //   npm run bench                      # the default run (< 5 min), writes BENCHMARKS.md
 //   node bench/run.mjs --full          # + the largest wall (19,000 streams) and the Node peers' bursts at 2,000
 //   node bench/run.mjs --quick         # a smoke run at small scales, writes nothing
-//   node bench/run.mjs --only wallcast,nchan   # just those parts (keys in main()), writes nothing
+//   node bench/run.mjs --only wallcast,nchan   # just those parts, writes nothing; keys: wallcast nchan
+//       raw better-sse hono sqlite redis wallcast-largest nchan-largest (with --full) replay throughput
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
