@@ -91,12 +91,19 @@ form.addEventListener('submit', async (event) => {
   try {
     const response = await fetch(form.action, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json',
+        // One key per message: should this post be sent again, it is stored once.
+        'Idempotency-Key': String(data.get('idempotency_key') ?? crypto.randomUUID()),
+      },
       body: JSON.stringify({ body: data.get('body'), author: data.get('author') }),
     });
     const answer = await response.json();
     if (!response.ok) throw new Error(answer?.error?.message ?? `The post failed (${response.status}).`);
     textarea.value = '';
+    const key = /** @type {HTMLInputElement} */ (form.elements.namedItem('idempotency_key'));
+    key.value = crypto.randomUUID();
     // Live clients get it from the stream in order; show it now only when not live.
     if (status.dataset.state !== 'live') addMessage(answer);
   } catch (error) {

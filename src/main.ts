@@ -2,16 +2,45 @@
  * Process entry: config → server (store, hub, app) → signals.
  * Run it with node directly (not through npm) so that SIGTERM reaches it.
  */
-import { type Config, ConfigError, loadConfig } from './config.js';
+import { readFileSync } from 'node:fs';
+import { type Config, ConfigError, loadConfig, settingsHelp, unknownVariables } from './config.js';
 import { createLogger } from './logger.js';
 import { type RunningServer, startServer } from './server.js';
 import { redactUrl } from './store/create-store.js';
 import { StoreOpenError } from './store/store.js';
 
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+const USAGE = `wallcast ${version}: a message wall server. Post over HTTP, watch live over Server-Sent Events.
+
+Usage: wallcast [--setting value ...]
+
+Every setting is an environment variable, or the same as a flag: the name
+without WALLCAST_, in kebab case (WALLCAST_HISTORY=500 is --history 500).
+Flags win over the environment.
+
+Settings:
+${settingsHelp()}
+
+  --help, -h      this text
+  --version, -v   the version
+`;
+
 async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (argv.includes('--version') || argv.includes('-v')) {
+    process.stdout.write(`${version}\n`);
+    return;
+  }
   let config: Config;
   try {
-    config = loadConfig(process.env, process.argv.slice(2));
+    config = loadConfig(process.env, argv);
   } catch (error) {
     if (error instanceof ConfigError) {
       // Before logging is set up (its level is configuration too): one plain line.
@@ -21,6 +50,9 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config.logLevel);
+  const unknown = unknownVariables(process.env);
+  if (unknown.length > 0)
+    log.warn({ variables: unknown }, 'these WALLCAST_* variables are no setting and are ignored (a typo?)');
   let running: RunningServer;
   try {
     running = await startServer(config, { log });

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Context } from 'hono';
 import { Hono } from 'hono';
@@ -55,7 +55,7 @@ export function pageRoutes(deps: AppDeps): Hono<AppEnv> {
     const recent = await store.read(wall, { limit: config.backlog, maxBytes: PAGE_BYTES });
     setXsrfCookie(c);
     c.header('Cache-Control', 'no-store');
-    return c.html(renderWallPage(wall, recent, config.maxBodyChars));
+    return c.html(renderWallPage(wall, recent, config.maxBodyChars, randomUUID()));
   };
 
   return new Hono<AppEnv>()

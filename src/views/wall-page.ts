@@ -2,8 +2,12 @@ import { escapeHtml } from '../message.js';
 import { messagesOf, type ReadResult, resumeCursor } from '../store/store.js';
 import { DEFAULT_WALL } from '../wall.js';
 
-/** The page of one wall: its newest messages, the cursor to go live from, and the no-JS form. */
-export function renderWallPage(wall: string, recent: ReadResult, maxBodyChars: number): string {
+/**
+ * The page of one wall: its newest messages, the cursor to go live from, and
+ * the no-JS form. `postKey` is the form's idempotency key: posting twice from
+ * one rendering of the page stores the message once.
+ */
+export function renderWallPage(wall: string, recent: ReadResult, maxBodyChars: number, postKey: string): string {
   const messages = messagesOf(recent.events).map((message) => message.html);
   const cursor = resumeCursor(recent);
   const path = wall === DEFAULT_WALL ? '/' : `/w/${wall}`;
@@ -27,6 +31,7 @@ ${messages.join('\n')}
 </main>
 <form id="compose" method="post" action="/api/walls/${name}/messages">
 <input type="hidden" name="next" value="${escapeHtml(path)}">
+<input type="hidden" name="idempotency_key" value="${escapeHtml(postKey)}">
 <input name="author" maxlength="64" placeholder="Your name (optional)" autocomplete="nickname" aria-label="Your name">
 <textarea name="body" required maxlength="${maxBodyChars}" rows="2" placeholder="Write a message" aria-label="Message"></textarea>
 <button type="submit">Post</button>

@@ -24,6 +24,23 @@ describe('the wallcast process', () => {
     expect(flag.stderr.trim()).toMatch(/^wallcast: WALLCAST_HISTORY="x"/);
   });
 
+  it('answers --help with every setting and --version with the version, and warns of unknown variables', async () => {
+    const help = spawnSync(process.execPath, [MAIN, '--help'], { encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    for (const variable of ['PORT', 'WALLCAST_STORE', 'WALLCAST_MAX_WALLS', 'WALLCAST_SEND_TIMEOUT_MS']) {
+      expect(help.stdout).toContain(variable);
+    }
+    expect(help.stdout).toContain('default: sqlite:data/wallcast.db');
+    expect(spawnSync(process.execPath, [MAIN, '-h'], { encoding: 'utf8' }).stdout).toBe(help.stdout);
+    const version = spawnSync(process.execPath, [MAIN, '--version'], { encoding: 'utf8' });
+    expect(version.status).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const typo = await spawnWallcast({ WALLCAST_STORE: 'memory', WALLCAST_HISTOR: '10' });
+    typo.child.kill('SIGTERM');
+    await typo.exited;
+    expect(typo.output()).toMatch(/"level":"warn".*"variables":\["WALLCAST_HISTOR"\]/);
+  });
+
   it('logs the port it chose, serves, and on SIGTERM sends streams away and exits 0', async () => {
     const proc = await spawnWallcast({ WALLCAST_STORE: 'memory' });
     expect(proc.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, loadConfig, settingsTable, unknownVariables } from '../../src/config.js';
 
 describe('configuration', () => {
   it('has the documented defaults', () => {
@@ -44,5 +45,26 @@ describe('configuration', () => {
       expect(() => loadConfig(env)).toThrow(message);
     }
     expect(() => loadConfig({}, ['--nope', '1'])).toThrow(/^unknown option --nope \(see --help\)$/);
+  });
+
+  it('refuses empty secrets, and names WALLCAST_* variables that are no setting', () => {
+    expect(() => loadConfig({ WALLCAST_PUBLISH_TOKEN: '' })).toThrow(/^WALLCAST_PUBLISH_TOKEN is set but empty/);
+    expect(loadConfig({ WALLCAST_HISTORY: '' }).historySize).toBe(1000);
+    expect(unknownVariables({ WALLCAST_HISTOR: '10', WALLCAST_HISTORY: '10', HOME: '/' })).toEqual(['WALLCAST_HISTOR']);
+  });
+
+  it('fits the longest valid post in any encoding in the request limit', () => {
+    // 2000 emoji as JSON escapes: 12 bytes each, and the same for a 64-character author.
+    expect(loadConfig({}).maxRequestBytes).toBeGreaterThanOrEqual((2000 + 64) * 12 + 1024);
+  });
+
+  it('keeps heartbeats and long polls shorter than the send timeout', () => {
+    expect(() => loadConfig({ WALLCAST_SEND_TIMEOUT_MS: '10000' })).toThrow(/^WALLCAST_HEARTBEAT_MS=15000 is too long/);
+  });
+
+  it('lists every setting in the README, as generated from the one settings table', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const generated = /<!-- settings:[^\n]*-->\n([\s\S]*?)\n<!-- \/settings -->/.exec(readme)?.[1];
+    expect(generated).toBe(settingsTable());
   });
 });
