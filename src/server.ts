@@ -90,6 +90,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       resolve();
     });
   });
+  // After listening, a server error (an accept that failed) is logged, never a crash.
+  server.on('error', (error) => log.error({ err: error }, 'server error'));
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closing: Promise<void> | undefined;

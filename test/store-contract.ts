@@ -239,6 +239,16 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(feed.filter((f) => f.wall === 'w')).toHaveLength(2);
     });
 
+    it('keeps an idempotency key with its message only: trimmed or deleted, the key names nothing', async () => {
+      const first = await store.append(createMessage('k', '', 'keyed'), { idempotencyKey: 'kept-with-it' });
+      for (let i = 0; i < LIMITS.historySize + TRIM_SLACK + 5; i++) await post('k', `filler ${i}`);
+      const after = await store.append(createMessage('k', '', 'keyed'), { idempotencyKey: 'kept-with-it' });
+      expect(after.id).not.toBe(first.id);
+      await store.delete('k', after.id);
+      const again = await store.append(createMessage('k', '', 'keyed'), { idempotencyKey: 'kept-with-it' });
+      expect(again.id).not.toBe(after.id);
+    });
+
     it('deletes events past the retention, resets cursors into them, and frees their wall', async () => {
       await withStore({ retentionMs: 1000, maxWalls: 1 }, async (retained) => {
         const seen = await retained.append(createMessage('short', '', 'seen, then gone'));

@@ -17,13 +17,12 @@ import {
   WallLimitError,
 } from './store.js';
 
-/** Idempotency keys remembered at most (oldest forgotten first): bounds memory under key churn. */
-const MAX_IDEMPOTENCY_KEYS = 10_000;
-
 interface Entry {
   readonly event: WallEvent;
   readonly bytes: number;
   readonly atMs: number;
+  /** The idempotency key the message was posted with, if any. */
+  readonly key?: string;
 }
 
 interface WallLog {
@@ -33,6 +32,8 @@ interface WallLog {
   /** Bytes of the entries kept, deleted ones excluded. */
   bytes: number;
   byId: Map<string, Entry>;
+  /** Idempotency key → the message posted with it, while it is in the ring. */
+  byKey: Map<string, Entry>;
   /** Deleted messages still in the ring: skipped by reads, so seqs stay dense. */
   removed: Set<Entry>;
 }
@@ -51,8 +52,6 @@ export class MemoryStore implements MessageStore {
   );
   readonly #walls = new Map<string, WallLog>();
   #wallsWithHistory = 0;
-  /** `{wall}\n{key}` → the first message, in insertion (so expiry) order. */
-  readonly #idempotent = new Map<string, { message: Message; expiresAtMs: number }>();
   readonly #feed = new LiveFeed();
   readonly #retentionSweep: NodeJS.Timeout | undefined;
 
@@ -65,24 +64,20 @@ export class MemoryStore implements MessageStore {
 
   async append(draft: NewMessage, options: AppendOptions = {}): Promise<Message> {
     const nowMs = Date.now();
-    const key = options.idempotencyKey === undefined ? undefined : `${draft.wall}\n${options.idempotencyKey}`;
-    if (key !== undefined) {
-      this.#forgetExpiredKeys(nowMs);
-      const first = this.#idempotent.get(key);
-      if (first !== undefined) return first.message;
-    }
+    const key = options.idempotencyKey;
     const known = this.#walls.get(draft.wall);
+    const first = key === undefined ? undefined : known?.byKey.get(key);
+    if (first !== undefined && first.atMs > nowMs - IDEMPOTENCY_TTL_MS && first.event.type === 'message') {
+      return first.event.message;
+    }
     if ((known === undefined || known.entries.length === 0) && this.#wallsWithHistory >= this.limits.maxWalls) {
       throw new WallLimitError(this.limits.maxWalls);
     }
     const log = known ?? this.#log(draft.wall);
     const message = withCursor(draft, this.#cursors.format(log.seq + 1));
-    const entry = this.#push(log, { type: 'message', cursor: message.cursor, message }, nowMs);
+    const entry = this.#push(log, { type: 'message', cursor: message.cursor, message }, nowMs, key);
     log.byId.set(message.id, entry);
-    if (key !== undefined) {
-      this.#idempotent.set(key, { message, expiresAtMs: nowMs + IDEMPOTENCY_TTL_MS });
-      if (this.#idempotent.size > MAX_IDEMPOTENCY_KEYS) this.#idempotent.delete(this.#idempotent.keys().next().value!);
-    }
+    if (key !== undefined) log.byKey.set(key, entry);
     this.#feed.emit(draft.wall, entry.event);
     return message;
   }
@@ -92,6 +87,7 @@ export class MemoryStore implements MessageStore {
     const target = log?.byId.get(id);
     if (log === undefined || target === undefined) return undefined;
     log.byId.delete(id);
+    if (target.key !== undefined && log.byKey.get(target.key) === target) log.byKey.delete(target.key);
     log.removed.add(target);
     log.bytes -= target.bytes;
     const entry = this.#push(log, { type: 'delete', cursor: this.#cursors.format(log.seq + 1), id }, Date.now());
@@ -145,15 +141,22 @@ export class MemoryStore implements MessageStore {
   #log(wall: string): WallLog {
     let log = this.#walls.get(wall);
     if (log === undefined) {
-      log = { seq: 0, entries: new RingBuffer(this.limits.historySize), bytes: 0, byId: new Map(), removed: new Set() };
+      log = {
+        seq: 0,
+        entries: new RingBuffer(this.limits.historySize),
+        bytes: 0,
+        byId: new Map(),
+        byKey: new Map(),
+        removed: new Set(),
+      };
       this.#walls.set(wall, log);
     }
     return log;
   }
 
   /** Adds an event at the head, then trims the wall to its bounds (by count, by bytes). */
-  #push(log: WallLog, event: WallEvent, nowMs: number): Entry {
-    const entry: Entry = { event, bytes: eventBytes(event), atMs: nowMs };
+  #push(log: WallLog, event: WallEvent, nowMs: number, key?: string): Entry {
+    const entry: Entry = { event, bytes: eventBytes(event), atMs: nowMs, key };
     if (log.entries.length === 0) this.#wallsWithHistory++;
     log.seq++;
     log.bytes += entry.bytes;
@@ -171,6 +174,7 @@ export class MemoryStore implements MessageStore {
     if (entry.event.type === 'message' && log.byId.get(entry.event.message.id) === entry) {
       log.byId.delete(entry.event.message.id);
     }
+    if (entry.key !== undefined && log.byKey.get(entry.key) === entry) log.byKey.delete(entry.key);
   }
 
   #expire(nowMs: number): void {
@@ -190,13 +194,6 @@ export class MemoryStore implements MessageStore {
     }
     // The log itself stays: its seq must never go back, or old cursors would name new events.
     if (log.entries.length === 0) this.#wallsWithHistory--;
-  }
-
-  #forgetExpiredKeys(nowMs: number): void {
-    for (const [key, first] of this.#idempotent) {
-      if (first.expiresAtMs > nowMs) return;
-      this.#idempotent.delete(key);
-    }
   }
 }
 

@@ -31,8 +31,6 @@ const EVENT_CACHE_SIZE = 10_000;
  * not trimmed on every post.
  */
 const BYTES_SLACK = 0.1;
-/** How often expired idempotency keys are deleted (and, with a retention, at least as often as it asks). */
-const HOUSEKEEPING_MS = 60_000;
 
 interface EventRow {
   seq: number;
@@ -89,7 +87,7 @@ export class SqliteStore implements MessageStore {
   #writeFailure: unknown;
   readonly #feed = new LiveFeed();
   readonly #cache = new Map<number, WallEvent>();
-  readonly #housekeeping: NodeJS.Timeout;
+  readonly #retentionSweep: NodeJS.Timeout | undefined;
   readonly #statements;
 
   /** Opens (creating it and its directory when missing) the database at `path`; StoreOpenError when it cannot. */
@@ -118,7 +116,7 @@ export class SqliteStore implements MessageStore {
     ).n;
     this.#statements = {
       insert: this.#db.prepare(
-        'INSERT INTO events (seq, wall, type, id, json, bytes, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO events (seq, wall, type, id, json, bytes, at_ms, post_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       grow: this.#db.prepare(
         `INSERT INTO walls (wall, rows, bytes, trimmed_upto) VALUES (?, 1, ?, 0)
@@ -141,9 +139,9 @@ export class SqliteStore implements MessageStore {
       ),
       byId: this.#db.prepare("SELECT seq, json, bytes FROM events WHERE wall = ? AND id = ? AND type = 'message'"),
       remove: this.#db.prepare('DELETE FROM events WHERE seq = ?'),
-      firstPost: this.#db.prepare('SELECT json FROM idempotency WHERE wall = ? AND key = ? AND at_ms > ?'),
-      rememberPost: this.#db.prepare('INSERT OR REPLACE INTO idempotency (wall, key, json, at_ms) VALUES (?, ?, ?, ?)'),
-      forgetPosts: this.#db.prepare('DELETE FROM idempotency WHERE at_ms <= ?'),
+      firstPost: this.#db.prepare(
+        "SELECT json FROM events WHERE wall = ? AND post_key = ? AND type = 'message' AND at_ms > ? ORDER BY seq DESC LIMIT 1",
+      ),
       wallsWithHistory: this.#db.prepare('SELECT wall FROM walls WHERE rows > 0'),
       lastExpired: this.#db.prepare(
         'SELECT seq FROM events WHERE wall = ? AND at_ms < ? ORDER BY at_ms DESC, seq DESC LIMIT 1',
@@ -153,9 +151,13 @@ export class SqliteStore implements MessageStore {
       ),
       probe: this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('ready_probe', ?)"),
     };
-    const everyMs = limits.retentionMs === undefined ? HOUSEKEEPING_MS : retentionSweepMs(limits.retentionMs);
-    this.#housekeeping = setInterval(() => this.#houseKeep(), everyMs);
-    this.#housekeeping.unref();
+    if (limits.retentionMs !== undefined) {
+      this.#retentionSweep = setInterval(
+        () => this.#expire(limits.retentionMs as number),
+        retentionSweepMs(limits.retentionMs),
+      );
+      this.#retentionSweep.unref();
+    }
   }
 
   append(draft: NewMessage, options: AppendOptions = {}): Promise<Message> {
@@ -242,7 +244,7 @@ export class SqliteStore implements MessageStore {
 
   async close(): Promise<void> {
     if (!this.#db.open) return;
-    clearInterval(this.#housekeeping);
+    clearInterval(this.#retentionSweep);
     this.#flush();
     this.#feed.clear();
     this.#db.close();
@@ -313,6 +315,7 @@ export class SqliteStore implements MessageStore {
           JSON.stringify({ id: write.id }),
           eventBytes(event),
           nowMs,
+          null,
         );
         outcomes.push({ kind: 'stored', event });
         continue;
@@ -340,9 +343,8 @@ export class SqliteStore implements MessageStore {
       const event: WallEvent = { type: 'message', cursor: message.cursor, message };
       const json = JSON.stringify(message);
       const bytes = eventBytes(event);
-      this.#statements.insert.run(seq, write.wall, 'message', message.id, json, bytes, nowMs);
+      this.#statements.insert.run(seq, write.wall, 'message', message.id, json, bytes, nowMs, key ?? null);
       this.#statements.grow.run(write.wall, bytes);
-      if (key !== undefined) this.#statements.rememberPost.run(write.wall, key, json, nowMs);
       grown.add(write.wall);
       outcomes.push({ kind: 'stored', event });
     }
@@ -374,13 +376,10 @@ export class SqliteStore implements MessageStore {
     this.#statements.saveTrim.run(rows, bytes, cut, wall);
   }
 
-  /** Forgets expired idempotency keys and, with a retention, deletes the events past it. */
-  #houseKeep(): void {
+  /** Deletes the events past the retention; a wall left empty no longer counts against maxWalls. */
+  #expire(retentionMs: number): void {
     const nowMs = Date.now();
     try {
-      this.#statements.forgetPosts.run(nowMs - IDEMPOTENCY_TTL_MS);
-      const retentionMs = this.limits.retentionMs;
-      if (retentionMs === undefined) return;
       let emptied = 0;
       this.#db.transaction(() => {
         for (const { wall } of this.#statements.wallsWithHistory.all() as { wall: string }[]) {
@@ -519,7 +518,8 @@ function migrate(db: Database.Database): void {
       id    TEXT NOT NULL,
       json  TEXT NOT NULL,
       bytes INTEGER NOT NULL DEFAULT 0,
-      at_ms INTEGER NOT NULL DEFAULT 0
+      at_ms INTEGER NOT NULL DEFAULT 0,
+      post_key TEXT
     );
     CREATE INDEX IF NOT EXISTS events_by_wall ON events (wall, seq);
     CREATE INDEX IF NOT EXISTS messages_by_id ON events (wall, id) WHERE type = 'message';
@@ -529,19 +529,14 @@ function migrate(db: Database.Database): void {
       trimmed_upto INTEGER NOT NULL,
       bytes        INTEGER NOT NULL DEFAULT 0
     );
-    CREATE TABLE IF NOT EXISTS idempotency (
-      wall  TEXT NOT NULL,
-      key   TEXT NOT NULL,
-      json  TEXT NOT NULL,
-      at_ms INTEGER NOT NULL,
-      PRIMARY KEY (wall, key)
-    );
-    CREATE INDEX IF NOT EXISTS idempotency_by_age ON idempotency (at_ms);
   `);
   const columns = (table: string) =>
     new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
   db.transaction(() => {
     const events = columns('events');
+    if (!events.has('post_key')) db.exec('ALTER TABLE events ADD COLUMN post_key TEXT');
+    // The key lives with its message, and goes when the message is trimmed.
+    db.exec('CREATE INDEX IF NOT EXISTS messages_by_post_key ON events (wall, post_key) WHERE post_key IS NOT NULL');
     if (!events.has('bytes')) {
       db.exec(`
         ALTER TABLE events ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;

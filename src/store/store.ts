@@ -48,9 +48,12 @@
  *
  * ## Idempotent appends
  * - An append with an `idempotencyKey` that the same wall saw within
- *   `IDEMPOTENCY_TTL_MS` stores nothing and resolves with the message the
- *   first append stored (its `id` then differs from the draft's). So a
- *   client that retries a post whose answer it never got posts it once.
+ *   `IDEMPOTENCY_TTL_MS`, whose message is still in the history, stores
+ *   nothing and resolves with that message (its `id` then differs from the
+ *   draft's). So a client that retries a post whose answer it never got
+ *   posts it once. The key is kept with its message and takes no room of its
+ *   own: once the message is trimmed, deleted or older than the TTL, the key
+ *   names nothing.
  *
  * ## Failures
  * - A store reports trouble with its backend (a Redis that does not answer,

@@ -38,7 +38,9 @@ const RETRY_AFTER_SECONDS = 2;
 /** Bytes over `historyBytes` a wall may hold before it is trimmed, as a fraction of it (see TRIM_SLACK). */
 const BYTES_SLACK = 0.1;
 
-type Appended = [status: 'stored', epoch: string, entry: string] | [status: 'replayed', epoch: string, first: string];
+type Appended =
+  | [status: 'stored', epoch: string, entry: string]
+  | [status: 'replayed', epoch: string, entry: string, json: string];
 
 interface RedisWithScripts extends Redis {
   wallAppend(...keysThenArgs: (string | number)[]): Promise<Appended | [status: 'wall_limit', epoch: string]>;
@@ -82,8 +84,8 @@ export class RedisStreamStore implements MessageStore {
     reportConnection(this.#redis, log);
     this.#redis.defineCommand('wallAppend', { numberOfKeys: 7, lua: APPEND });
     this.#redis.defineCommand('wallRead', { numberOfKeys: 3, lua: READ });
-    this.#redis.defineCommand('wallDelete', { numberOfKeys: 5, lua: DELETE });
-    this.#redis.defineCommand('wallExpire', { numberOfKeys: 4, lua: EXPIRE });
+    this.#redis.defineCommand('wallDelete', { numberOfKeys: 6, lua: DELETE });
+    this.#redis.defineCommand('wallExpire', { numberOfKeys: 5, lua: EXPIRE });
     const reader = new Redis(parsed.toString(), { maxRetriesPerRequest: null, retryStrategy });
     // The command connection reports outages; the reader's own errors are its retries.
     reader.on('error', () => {});
@@ -121,7 +123,7 @@ export class RedisStreamStore implements MessageStore {
         ...this.#wallKeys(draft.wall),
         this.#key('epoch'),
         this.#key('walls'),
-        `${this.#wallTag(draft.wall)}:post:${key ?? ''}`,
+        `${this.#wallTag(draft.wall)}:keys`,
         newEpoch(),
         historySize,
         historyBytes,
@@ -132,20 +134,27 @@ export class RedisStreamStore implements MessageStore {
         JSON.stringify(draft),
         draft.wall,
         FEED_MAX_LEN,
-        key === undefined ? '' : IDEMPOTENCY_TTL_MS,
+        key ?? '',
+        IDEMPOTENCY_TTL_MS,
       ),
     );
     if (reply[0] === 'wall_limit') throw new WallLimitError(maxWalls);
-    const [status, epoch, value] = reply;
-    if (status === 'stored') return withCursor(draft, formatCursor(epoch, value));
-    const newline = value.indexOf('\n');
-    const first = JSON.parse(value.slice(newline + 1)) as NewMessage;
-    return withCursor(first, formatCursor(epoch, value.slice(0, newline)));
+    if (reply[0] === 'stored') return withCursor(draft, formatCursor(reply[1], reply[2]));
+    const [, epoch, entry, json] = reply;
+    return withCursor(JSON.parse(json) as NewMessage, formatCursor(epoch, entry));
   }
 
   async delete(wall: string, id: string): Promise<WallEvent | undefined> {
     const reply = await this.#call('delete', () =>
-      this.#redis.wallDelete(...this.#wallKeys(wall), this.#key('epoch'), newEpoch(), id, wall, FEED_MAX_LEN),
+      this.#redis.wallDelete(
+        ...this.#wallKeys(wall),
+        this.#key('epoch'),
+        `${this.#wallTag(wall)}:keys`,
+        newEpoch(),
+        id,
+        wall,
+        FEED_MAX_LEN,
+      ),
     );
     return reply === null ? undefined : { type: 'delete', cursor: formatCursor(reply[0], reply[1]), id };
   }
@@ -239,7 +248,15 @@ export class RedisStreamStore implements MessageStore {
         const [next, walls] = await this.#redis.sscan(this.#key('walls'), cursor, 'COUNT', 100);
         for (const wall of walls) {
           const [events, meta, ids] = this.#wallKeys(wall);
-          await this.#redis.wallExpire(events, meta, ids, this.#key('walls'), wall, minMs);
+          await this.#redis.wallExpire(
+            events,
+            meta,
+            ids,
+            this.#key('walls'),
+            `${this.#wallTag(wall)}:keys`,
+            wall,
+            minMs,
+          );
         }
         cursor = next;
       } while (cursor !== '0');

@@ -17,13 +17,14 @@
  *   follows it.
  * - `{prefix}{wall}:events` stream: the wall's events. Fields: `t`
  *   (message | delete), `id` (message id), `j` (message JSON, without its
- *   cursor). A cursor is `{epoch}-{entry id}`.
+ *   cursor), `k` (the idempotency key it was posted with, if any). A cursor
+ *   is `{epoch}-{entry id}`.
  * - `{prefix}{wall}:meta` hash: `head` (newest entry id), `trimmed` (the
  *   last entry id trimmed away; resuming before it is a reset), `bytes`
  *   (bytes of `j` kept, against `historyBytes`).
  * - `{prefix}{wall}:ids` hash: message id → entry id, for get and delete.
- * - `{prefix}{wall}:post:{key}` string: `{entry id}\n{message JSON}` of the
- *   first post with an idempotency key, expiring with the key's TTL.
+ * - `{prefix}{wall}:keys` hash: idempotency key → entry id, for the
+ *   entries still in the stream (trimming and deleting remove them too).
  */
 
 /** Shared by every script: the epoch, ids compared as numbers, sizes, trimming. */
@@ -57,16 +58,24 @@ local function size_of(fields)
   return 64
 end
 
-local function message_id_of(fields)
+local function field_of(fields, name)
   for k = 1, #fields, 2 do
-    if fields[k] == 'id' then return fields[k + 1] end
+    if fields[k] == name then return fields[k + 1] end
   end
   return nil
 end
 
+-- Drops the lookups that point at an entry that leaves the stream.
+local function forget(ids_key, keys_key, entry)
+  local id = field_of(entry[2], 'id')
+  if id and redis.call('HGET', ids_key, id) == entry[1] then redis.call('HDEL', ids_key, id) end
+  local key = field_of(entry[2], 'k')
+  if key and redis.call('HGET', keys_key, key) == entry[1] then redis.call('HDEL', keys_key, key) end
+end
+
 -- Removes the oldest entries while should_remove(id, length, bytes) says so, never the newest
 -- one, keeping ids, bytes and trimmed exact. Returns the length left.
-local function trim_oldest(events_key, meta_key, ids_key, should_remove)
+local function trim_oldest(events_key, meta_key, ids_key, keys_key, should_remove)
   local length = redis.call('XLEN', events_key)
   local bytes = tonumber(redis.call('HGET', meta_key, 'bytes') or '0')
   local last
@@ -80,8 +89,7 @@ local function trim_oldest(events_key, meta_key, ids_key, should_remove)
         break
       end
       redis.call('XDEL', events_key, old[1])
-      local id = message_id_of(old[2])
-      if id and redis.call('HGET', ids_key, id) == old[1] then redis.call('HDEL', ids_key, id) end
+      forget(ids_key, keys_key, old)
       bytes = bytes - size_of(old[2])
       length = length - 1
       last = old[1]
@@ -97,8 +105,8 @@ end
  * Appends a message to its wall and to the feed, then trims the wall to its
  * bounds explicitly (not `MAXLEN ~`), so that `trimmed` says exactly where
  * the history begins. Returns `{'stored', epoch, entry}`,
- * `{'replayed', epoch, first}` (an idempotency key seen before: `first` is
- * `{entry}\n{json}`), or `{'wall_limit', epoch}`.
+ * `{'replayed', epoch, entry, json}` (the message first posted with this
+ * idempotency key), or `{'wall_limit', epoch}`.
  */
 export const APPEND = `${COMMON}
 local events_key = KEYS[1]
@@ -107,7 +115,7 @@ local ids_key = KEYS[3]
 local feed_key = KEYS[4]
 local epoch_key = KEYS[5]
 local walls_key = KEYS[6]
-local post_key = KEYS[7]          -- the idempotency key's record (unused without a key)
+local keys_key = KEYS[7]
 local candidate_epoch = ARGV[1]
 local history = tonumber(ARGV[2])
 local history_bytes = tonumber(ARGV[3])
@@ -118,30 +126,43 @@ local message_id = ARGV[7]
 local json = ARGV[8]
 local wall = ARGV[9]
 local feed_length = ARGV[10]
-local post_ttl_ms = ARGV[11]      -- '' without an idempotency key
+local post_key = ARGV[11]         -- the idempotency key, '' without one
+local post_ttl_ms = tonumber(ARGV[12])
 
 local epoch = current_epoch(epoch_key, candidate_epoch)
-if post_ttl_ms ~= '' then
-  local first = redis.call('GET', post_key)
-  if first then return {'replayed', epoch, first} end
+if post_key ~= '' then
+  local first = redis.call('HGET', keys_key, post_key)
+  if first then
+    local time = redis.call('TIME')
+    local now_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+    local found = redis.call('XRANGE', events_key, first, first)[1]
+    if found and parse(first) > now_ms - post_ttl_ms then
+      return {'replayed', epoch, first, field_of(found[2], 'j')}
+    end
+  end
 end
 if redis.call('SISMEMBER', walls_key, wall) == 0 and redis.call('SCARD', walls_key) >= max_walls then
   return {'wall_limit', epoch}
 end
 
-local entry = redis.call('XADD', events_key, '*', 't', 'message', 'id', message_id, 'j', json)
+local entry
+if post_key ~= '' then
+  entry = redis.call('XADD', events_key, '*', 't', 'message', 'id', message_id, 'j', json, 'k', post_key)
+  redis.call('HSET', keys_key, post_key, entry)
+else
+  entry = redis.call('XADD', events_key, '*', 't', 'message', 'id', message_id, 'j', json)
+end
 redis.call('HSET', ids_key, message_id, entry)
 redis.call('HSET', meta_key, 'head', entry)
 redis.call('HINCRBY', meta_key, 'bytes', #json)
 redis.call('SADD', walls_key, wall)
 redis.call('XADD', feed_key, 'MAXLEN', '~', feed_length, '*',
   'w', wall, 'e', epoch, 'c', entry, 't', 'message', 'id', message_id, 'j', json)
-if post_ttl_ms ~= '' then redis.call('SET', post_key, entry .. '\\n' .. json, 'PX', post_ttl_ms) end
 
 local length = redis.call('XLEN', events_key)
 local bytes = tonumber(redis.call('HGET', meta_key, 'bytes'))
 if length > history + slack_rows or bytes > history_bytes + slack_bytes then
-  trim_oldest(events_key, meta_key, ids_key, function(_, rows, kept_bytes)
+  trim_oldest(events_key, meta_key, ids_key, keys_key, function(_, rows, kept_bytes)
     return rows > history or kept_bytes > history_bytes
   end)
 end
@@ -227,6 +248,7 @@ local meta_key = KEYS[2]
 local ids_key = KEYS[3]
 local feed_key = KEYS[4]
 local epoch_key = KEYS[5]
+local keys_key = KEYS[6]
 local candidate_epoch = ARGV[1]
 local message_id = ARGV[2]
 local wall = ARGV[3]
@@ -237,6 +259,7 @@ local entry = redis.call('HGET', ids_key, message_id)
 if not entry then return false end
 local found = redis.call('XRANGE', events_key, entry, entry)
 redis.call('XDEL', events_key, entry)
+if found[1] then forget(ids_key, keys_key, found[1]) end
 redis.call('HDEL', ids_key, message_id)
 local cursor = redis.call('XADD', events_key, '*', 't', 'delete', 'id', message_id)
 redis.call('HSET', meta_key, 'head', cursor)
@@ -256,6 +279,7 @@ local events_key = KEYS[1]
 local meta_key = KEYS[2]
 local ids_key = KEYS[3]
 local walls_key = KEYS[4]
+local keys_key = KEYS[5]
 local wall = ARGV[1]
 local min_id = ARGV[2] .. '-0'
 
@@ -265,7 +289,7 @@ if first == nil then
   return 0
 end
 if compare(first[1], min_id) >= 0 then return redis.call('XLEN', events_key) end
-local length = trim_oldest(events_key, meta_key, ids_key, function(id)
+local length = trim_oldest(events_key, meta_key, ids_key, keys_key, function(id)
   return compare(id, min_id) < 0
 end)
 -- trim_oldest keeps the newest entry; past the retention it goes too.
@@ -273,8 +297,7 @@ if length == 1 then
   local last = redis.call('XRANGE', events_key, '-', '+', 'COUNT', 1)[1]
   if last and compare(last[1], min_id) < 0 then
     redis.call('XDEL', events_key, last[1])
-    local id = message_id_of(last[2])
-    if id then redis.call('HDEL', ids_key, id) end
+    forget(ids_key, keys_key, last)
     redis.call('HSET', meta_key, 'trimmed', last[1], 'bytes', 0)
     length = 0
   end
