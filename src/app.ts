@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppDeps, AppEnv } from './app-deps.js';
 import { ApiError, type ErrorCode, errorBody, unavailable } from './errors.js';
+import { cors } from './http/cors.js';
 import { prefersHtml } from './http/request.js';
 import { compatRoutes } from './routes/compat.js';
 import { eventRoutes } from './routes/events.js';
@@ -20,6 +21,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.header('X-Content-Type-Options', 'nosniff');
     await next();
   });
+  if (deps.config.corsOrigins.length > 0) app.use('/api/*', cors(deps.config.corsOrigins));
   // One wall's messages and events, mounted per wall and, for `main`, at the short aliases.
   const wall = new Hono<AppEnv>().route('/', messageRoutes(deps)).route('/', eventRoutes(deps));
   app.route('/api/walls/:wall', wall);

@@ -142,6 +142,25 @@ const trustedProxies = (raw: string | undefined, variable: string): string[] => 
   return entries;
 };
 
+/** Origins allowed to use the API from their pages: `*`, or `https://a.example,http://localhost:3000`. */
+const origins = (raw: string | undefined, variable: string): string[] => {
+  if (raw === undefined || raw === 'off') return [];
+  if (raw.trim() === '*') return ['*'];
+  const entries = raw.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    let url: URL | undefined;
+    try {
+      url = new URL(entry);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || url.origin !== entry || !/^https?:$/.test(url.protocol)) {
+      fail(variable, raw, 'a list of origins such as https://a.example,http://localhost:3000, or *');
+    }
+  }
+  return entries;
+};
+
 /** Every setting, in the order `--help` and the README list them. */
 export const SETTINGS = {
   port: setting(
@@ -217,6 +236,12 @@ export const SETTINGS = {
     'off',
     'proxies whose `X-Forwarded-For` names the client, e.g. `loopback` or `10.0.0.0/8,192.168.1.2`',
     trustedProxies,
+  ),
+  corsOrigins: setting(
+    'WALLCAST_CORS_ORIGINS',
+    'off',
+    'pages on these origins may use the API (streams, reads, posts), e.g. `https://a.example,http://localhost:3000`, or `*`',
+    origins,
   ),
   maxSubscribers: setting(
     'WALLCAST_MAX_SUBSCRIBERS',

@@ -14,9 +14,9 @@
  * syscall.
  */
 import type { ServerResponse } from 'node:http';
-import { encodeRetry, joinFrames, ReplayMemo, writeStreamHead } from './sse.js';
+import { encodeRetry, joinFrames, ReplayMemo, type StreamFormat, writeStreamHead } from './sse.js';
 import type { ReadResult, WallEvent } from './store/store.js';
-import { Subscriber, type SubscriberOptions } from './subscriber.js';
+import { StreamOut, Subscriber, type SubscriberOptions } from './subscriber.js';
 
 export interface HubOptions {
   /** Idle time after which a stream gets a `: ping` comment. Default 15 000. */
@@ -57,7 +57,6 @@ export class Hub {
 
   constructor(readonly options: HubOptions) {
     this.#subscriberOptions = {
-      slowClientBytes: options.slowClientBytes,
       compareCursors: options.compareCursors,
       onSlow: (subscriber) => this.#evict(subscriber),
     };
@@ -75,35 +74,68 @@ export class Hub {
   }
 
   /**
-   * Starts a stream: sends its head and `retry:` at once, and registers the
-   * subscriber before its replay is read, so that nothing posted in between
-   * is missed; live events are held until `goLive`. Undefined when the
-   * response cannot stream (no socket of its own).
+   * Starts a stream of one wall: sends its head and `retry:` at once, and
+   * registers the subscriber before its replay is read, so that nothing
+   * posted in between is missed; live events are held until `goLive`.
+   * Undefined when the response cannot stream (no socket of its own).
    */
   open(wall: string, res: ServerResponse, retryMs: number, headers?: Headers): Subscriber | undefined {
+    return this.openStream([wall], res, retryMs, headers)?.[0];
+  }
+
+  /**
+   * Starts a stream of `walls` (one subscriber each, one socket), with
+   * `format` for anything but the plain one-wall JSON stream.
+   */
+  openStream(
+    walls: readonly string[],
+    res: ServerResponse,
+    retryMs: number,
+    headers?: Headers,
+    format?: StreamFormat,
+  ): Subscriber[] | undefined {
     const socket = writeStreamHead(res, retryMs, headers);
     if (socket === undefined) return undefined;
-    const subscriber = new Subscriber(wall, res, socket, this.#subscriberOptions);
-    let fanout = this.#walls.get(wall);
-    if (fanout === undefined) {
-      fanout = { wall, subscribers: new Set(), queue: [] };
-      this.#walls.set(wall, fanout);
-    }
-    fanout.subscribers.add(subscriber);
+    const out = new StreamOut(res, socket, this.options.slowClientBytes);
+    out.subscribers = walls.map((wall) => {
+      const subscriber = new Subscriber(wall, out, this.#subscriberOptions, format);
+      let fanout = this.#walls.get(wall);
+      if (fanout === undefined) {
+        fanout = { wall, subscribers: new Set(), queue: [] };
+        this.#walls.set(wall, fanout);
+      }
+      fanout.subscribers.add(subscriber);
+      return subscriber;
+    });
     this.#size++;
-    res.once('close', () => this.#remove(subscriber));
-    return subscriber;
+    res.once('close', () => this.#removeStream(out));
+    return out.subscribers;
   }
 
   /** Writes one page of replay; `fresh`: no position was asked for, or it was reset. */
   replay(subscriber: Subscriber, page: ReadResult, fresh: boolean): void {
     const cursor = page.events.at(-1)?.cursor ?? (page.reset !== undefined ? page.start : page.head);
-    subscriber.writeReplay(this.#replays.encode(page, fresh), cursor);
+    const format = subscriber.format;
+    if (format === undefined) return subscriber.writeReplay(this.#replays.encode(page, fresh), cursor);
+    const reset = page.reset === undefined ? undefined : format.reset(subscriber.wall, page.start, page.reset);
+    const events = page.events.length > 0 ? format.encode(subscriber.wall, page.events) : undefined;
+    if (reset === undefined && events === undefined) format.moveTo(subscriber.wall, cursor);
+    subscriber.writeReplay(reset && events ? Buffer.concat([reset, events]) : (reset ?? events), cursor);
+  }
+
+  /**
+   * Ends the replay of a stream with its own format: an id-only event with
+   * its position, when a wall's position moved without an event (a fresh
+   * wall with nothing to replay), so the client resumes from there.
+   */
+  settle(subscriber: Subscriber): void {
+    const position = subscriber.format?.position();
+    if (position !== undefined) subscriber.out.write(position, Date.now(), false);
   }
 
   /** Resolves once the client took the replay written so far down to the bound (or is gone). */
   drained(subscriber: Subscriber): Promise<void> {
-    return subscriber.drained();
+    return subscriber.out.drained();
   }
 
   /** Ends the replay: what was held meanwhile and comes after it is written, then live. */
@@ -127,7 +159,7 @@ export class Hub {
   close(subscriber: Subscriber): void {
     if (subscriber.closed) return;
     subscriber.destroy();
-    this.#remove(subscriber);
+    this.#removeStream(subscriber.out);
   }
 
   /** Drops every stream; each client reconnects and replays from its cursor. */
@@ -165,13 +197,18 @@ export class Hub {
     this.close(subscriber);
   }
 
-  #remove(subscriber: Subscriber): void {
-    if (!subscriber.markClosed()) return;
-    const fanout = this.#walls.get(subscriber.wall);
-    if (fanout === undefined) return;
-    fanout.subscribers.delete(subscriber);
-    this.#size--;
-    if (fanout.subscribers.size === 0 && fanout.queue.length === 0) this.#walls.delete(subscriber.wall);
+  /** Drops every subscriber of a stream from its wall: one stream, however many walls, counted once. */
+  #removeStream(out: StreamOut): void {
+    let removed = false;
+    for (const subscriber of out.subscribers) {
+      if (!subscriber.markClosed()) continue;
+      removed = true;
+      const fanout = this.#walls.get(subscriber.wall);
+      if (fanout === undefined) continue;
+      fanout.subscribers.delete(subscriber);
+      if (fanout.subscribers.size === 0 && fanout.queue.length === 0) this.#walls.delete(subscriber.wall);
+    }
+    if (removed) this.#size--;
   }
 
   /** One sweep for all streams instead of a timer per stream. */

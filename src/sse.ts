@@ -11,6 +11,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ReadResult, ResetReason, WallEvent } from './store/store.js';
+import type { WallCursors } from './wall-cursors.js';
 
 export const SSE_HEADERS = {
   'Content-Type': 'text/event-stream; charset=utf-8',
@@ -153,5 +154,121 @@ export class ReplayMemo {
     const bytes = joinFrames(events);
     this.#last = { first, last, count: events.length, bytes };
     return bytes;
+  }
+}
+
+/** The data of a stream's events: the message JSON (the contract's default), or its HTML fragment (htmx). */
+export type StreamDataFormat = 'json' | 'html';
+
+/** The htmx frames of wall events: the message's fragment as data; a delete as an out-of-band delete. */
+const htmlFrames = new WeakMap<WallEvent, Buffer>();
+
+/** A wall event's data in `format`, with the event name it goes by. */
+function eventBody(wallEvent: WallEvent, format: StreamDataFormat): { event?: string; data: string } {
+  if (wallEvent.type === 'message') {
+    return { data: format === 'json' ? JSON.stringify(wallEvent.message) : wallEvent.message.html };
+  }
+  const id = wallEvent.id;
+  return {
+    event: 'delete',
+    data:
+      format === 'json'
+        ? JSON.stringify({ id })
+        : `<div id="m${id.replace(/[^A-Za-z0-9_-]/g, '')}" hx-swap-oob="delete"></div>`,
+  };
+}
+
+/** The htmx frame of one wall event, cached like the JSON one. */
+export function encodeWallEventHtml(wallEvent: WallEvent): Buffer {
+  let frame = htmlFrames.get(wallEvent);
+  if (frame === undefined) {
+    frame = Buffer.from(encodeEvent({ ...eventBody(wallEvent, 'html'), id: wallEvent.cursor }));
+    htmlFrames.set(wallEvent, frame);
+  }
+  return frame;
+}
+
+/**
+ * How a stream other than the plain one (one wall, JSON data, frames shared
+ * by every stream of the wall) encodes what it sends, and where it stands.
+ */
+export interface StreamFormat {
+  /** The bytes of `events` of `wall`, moving the stream's position past them. */
+  encode(wall: string, events: readonly WallEvent[]): Buffer;
+  /** `event: reset` for `wall`, whose position becomes `start`. */
+  reset(wall: string, start: string, reason: ResetReason): Buffer;
+  /** Moves `wall`'s position to `cursor` without an event (a fresh wall's head). */
+  moveTo(wall: string, cursor: string): void;
+  /** An id-only event with the stream's whole position, when it moved without one; else nothing. */
+  position(): Buffer | undefined;
+}
+
+/** One wall's stream with the messages' HTML as data (for htmx): ids are the wall's cursors. */
+export class HtmlFormat implements StreamFormat {
+  #written = '';
+  #position = '';
+
+  encode(_wall: string, events: readonly WallEvent[]): Buffer {
+    const last = events.at(-1);
+    if (last !== undefined) this.#written = this.#position = last.cursor;
+    return events.length === 1
+      ? encodeWallEventHtml(events[0] as WallEvent)
+      : Buffer.concat(events.map(encodeWallEventHtml));
+  }
+
+  reset(wall: string, start: string, reason: ResetReason): Buffer {
+    this.#written = this.#position = start;
+    return Buffer.from(encodeEvent({ event: 'reset', id: start, data: JSON.stringify({ reason, wall }) }));
+  }
+
+  moveTo(_wall: string, cursor: string): void {
+    this.#position = cursor;
+  }
+
+  position(): Buffer | undefined {
+    if (this.#position === this.#written) return undefined;
+    this.#written = this.#position;
+    return encodeHeadId(this.#position);
+  }
+}
+
+/**
+ * A stream that follows several walls. Its position is the cursor it has
+ * reached in each, and every event's `id:` is that whole position (see
+ * WallCursors), so the client's Last-Event-ID resumes every wall exactly.
+ * The ids differ per stream, so its frames are its own.
+ */
+export class MultiWallFormat implements StreamFormat {
+  #written = '';
+
+  constructor(
+    private readonly cursors: WallCursors,
+    private readonly data: StreamDataFormat,
+  ) {}
+
+  encode(wall: string, events: readonly WallEvent[]): Buffer {
+    let text = '';
+    for (const wallEvent of events) {
+      this.cursors.set(wall, wallEvent.cursor);
+      text += encodeEvent({ ...eventBody(wallEvent, this.data), id: (this.#written = this.cursors.id()) });
+    }
+    return Buffer.from(text);
+  }
+
+  reset(wall: string, start: string, reason: ResetReason): Buffer {
+    this.cursors.set(wall, start);
+    this.#written = this.cursors.id();
+    return Buffer.from(encodeEvent({ event: 'reset', id: this.#written, data: JSON.stringify({ reason, wall }) }));
+  }
+
+  moveTo(wall: string, cursor: string): void {
+    this.cursors.set(wall, cursor);
+  }
+
+  position(): Buffer | undefined {
+    const id = this.cursors.id();
+    if (id === this.#written) return undefined;
+    this.#written = id;
+    return encodeHeadId(id);
   }
 }

@@ -1,7 +1,9 @@
 /**
- * One open event stream of one wall, as the hub sees it.
+ * One open event stream's subscription to one wall, as the hub sees it. A
+ * stream that follows several walls has one Subscriber per wall, all
+ * writing to the same `StreamOut`.
  *
- * A stream moves through four states, forward only:
+ * A subscription moves through four states, forward only:
  *
  *     replaying ──goLive──▶ live ◀─────────────┐
  *         │                                    │ the first event past the cursor
@@ -19,17 +21,59 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { encodeWallEvent, joinFrames, PING } from './sse.js';
+import { encodeWallEvent, joinFrames, PING, type StreamFormat } from './sse.js';
 import type { WallEvent } from './store/store.js';
 
 export type SubscriberState = 'replaying' | 'catching-up' | 'live' | 'closed';
 
+/**
+ * Where a stream's bytes go: its socket (the response is close-delimited, so
+ * the socket carries exactly the event stream), with the bound on what may
+ * queue there and the time of the last write, for heartbeats.
+ */
+export class StreamOut {
+  lastWriteMs = Date.now();
+  /** The stream's subscriptions, one per wall it follows (set once by the hub). */
+  subscribers: Subscriber[] = [];
+
+  constructor(
+    /** The response, to end it gracefully. */
+    readonly res: ServerResponse,
+    readonly socket: Socket,
+    /** Bytes queued for this client before it is evicted. */
+    readonly slowClientBytes: number,
+  ) {}
+
+  /** Writes `bytes`; false when, with `bounded`, the client is now past the bound. */
+  write(bytes: Buffer, nowMs: number, bounded: boolean): boolean {
+    const socket = this.socket;
+    if (socket.destroyed) return true;
+    socket.write(bytes);
+    this.lastWriteMs = nowMs;
+    // Bounded per client: a reader that stopped would otherwise grow this
+    // process without limit (a socket write never refuses).
+    return !bounded || socket.writableLength <= this.slowClientBytes;
+  }
+
+  /** Resolves once the client has taken what was written down to the bound, or is gone. */
+  async drained(): Promise<void> {
+    const socket = this.socket;
+    while (!socket.destroyed && socket.writableLength > this.slowClientBytes) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          socket.off('drain', done).off('close', done);
+          resolve();
+        };
+        socket.once('drain', done).once('close', done);
+      });
+    }
+  }
+}
+
 export interface SubscriberOptions {
-  /** Bytes queued for this client (on its socket, or held while replaying) before it is evicted. */
-  slowClientBytes: number;
   /** The store's cursor order, to drop replayed events from the live feed. */
   compareCursors: (a: string, b: string) => number;
-  /** Called once when the client falls behind the bound; the hub evicts it. */
+  /** Called when the client falls behind the bound; the hub evicts it. */
   onSlow: (subscriber: Subscriber) => void;
 }
 
@@ -40,18 +84,14 @@ export class Subscriber {
   /** Live events that arrived while replaying; bounded by `#heldBytes`. */
   #held: WallEvent[] = [];
   #heldBytes = 0;
-  #lastWriteMs: number;
 
   constructor(
     readonly wall: string,
-    /** The response, to end it gracefully; events go straight to `#socket`. */
-    private readonly res: ServerResponse,
-    private readonly socket: Socket,
+    readonly out: StreamOut,
     private readonly options: SubscriberOptions,
-    nowMs = Date.now(),
-  ) {
-    this.#lastWriteMs = nowMs;
-  }
+    /** Undefined for the plain stream: one wall, JSON data, the frames every such stream shares. */
+    readonly format?: StreamFormat,
+  ) {}
 
   get state(): SubscriberState {
     return this.#state;
@@ -74,21 +114,7 @@ export class Subscriber {
   writeReplay(bytes: Buffer | undefined, cursor: string): void {
     if (this.#state !== 'replaying') return;
     this.#cursor = cursor;
-    if (bytes !== undefined) this.#send(bytes, Date.now(), false);
-  }
-
-  /** Resolves once the client has taken what was written down to the bound, or is gone. */
-  async drained(): Promise<void> {
-    const socket = this.socket;
-    while (!this.closed && !socket.destroyed && socket.writableLength > this.options.slowClientBytes) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          socket.off('drain', done).off('close', done);
-          resolve();
-        };
-        socket.once('drain', done).once('close', done);
-      });
-    }
+    if (bytes !== undefined) this.out.write(bytes, Date.now(), false);
   }
 
   /** Ends the replay: writes what was held meanwhile, past the replay's end. */
@@ -102,17 +128,18 @@ export class Subscriber {
       return;
     }
     this.#state = 'live';
-    this.#send(joinFrames(after), Date.now(), true);
+    this.#send(after, undefined, Date.now());
   }
 
   /**
    * The hub's flush: this tick's events of the wall, with `frame`, their
-   * bytes joined once for every live stream. Returns how many were written.
+   * plain frames joined once for every plain live stream. Returns how many
+   * were written.
    */
   offer(events: WallEvent[], frame: Buffer, nowMs: number): number {
     switch (this.#state) {
       case 'live':
-        this.#send(frame, nowMs, true);
+        this.#send(events, frame, nowMs);
         return events.length;
       case 'replaying':
         this.#hold(events);
@@ -121,7 +148,7 @@ export class Subscriber {
         const after = this.#after(events);
         if (after.length === 0) return 0;
         this.#state = 'live';
-        this.#send(after.length === events.length ? frame : joinFrames(after), nowMs, true);
+        this.#send(after, after.length === events.length ? frame : undefined, nowMs);
         return after.length;
       }
       default:
@@ -129,12 +156,14 @@ export class Subscriber {
     }
   }
 
-  /** A `: ping` when nothing was written since `idleSinceMs`, so proxies and clients see traffic. */
+  /** A `: ping` when the stream wrote nothing since `idleSinceMs`, so proxies and clients see traffic. */
   heartbeat(nowMs: number, idleSinceMs: number): void {
-    if (this.#state !== 'closed' && this.#lastWriteMs <= idleSinceMs) this.#send(PING, nowMs, true);
+    if (this.#state !== 'closed' && this.out.lastWriteMs <= idleSinceMs && !this.out.write(PING, nowMs, true)) {
+      this.options.onSlow(this);
+    }
   }
 
-  /** Marks the stream closed; returns false when it already was. */
+  /** Marks the subscription closed; returns false when it already was. */
   markClosed(): boolean {
     if (this.#state === 'closed') return false;
     this.#state = 'closed';
@@ -144,14 +173,14 @@ export class Subscriber {
 
   /** Cuts the connection now (the client reconnects and replays from its cursor). */
   destroy(): void {
-    this.socket.destroy();
+    this.out.socket.destroy();
   }
 
   /** Graceful end: `goodbye` (a short `retry:`), then the end of the response. */
   end(goodbye: string): void {
-    if (this.#state === 'closed' || this.socket.destroyed) return;
-    this.socket.write(goodbye);
-    this.res.end();
+    if (this.#state === 'closed' || this.out.socket.destroyed || this.out.res.writableEnded) return;
+    this.out.socket.write(goodbye);
+    this.out.res.end();
   }
 
   #hold(events: WallEvent[]): void {
@@ -161,7 +190,7 @@ export class Subscriber {
     }
     // Same bound and same remedy as a slow socket: the client reconnects and
     // replays from its last event, instead of this process holding its backlog.
-    if (this.#heldBytes > this.options.slowClientBytes) this.options.onSlow(this);
+    if (this.#heldBytes > this.out.slowClientBytes) this.options.onSlow(this);
   }
 
   /** The events strictly after what this client was last sent. */
@@ -172,13 +201,9 @@ export class Subscriber {
     return events.filter((event) => compare(event.cursor, cursor) > 0);
   }
 
-  #send(bytes: Buffer, nowMs: number, bounded: boolean): void {
-    const socket = this.socket;
-    if (socket.destroyed) return;
-    socket.write(bytes);
-    this.#lastWriteMs = nowMs;
-    // Bounded per client: a reader that stopped would otherwise grow this
-    // process without limit (a socket write never refuses).
-    if (bounded && socket.writableLength > this.options.slowClientBytes) this.options.onSlow(this);
+  /** Writes live events: the shared `frame` for a plain stream (when given), else this stream's own encoding. */
+  #send(events: WallEvent[], frame: Buffer | undefined, nowMs: number): void {
+    const bytes = this.format?.encode(this.wall, events) ?? frame ?? joinFrames(events);
+    if (!this.out.write(bytes, nowMs, true)) this.options.onSlow(this);
   }
 }

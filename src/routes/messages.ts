@@ -28,7 +28,7 @@ export function messageRoutes(deps: AppDeps): Hono<AppEnv> {
         postAttempt(c, clients, wall, async () => {
           const { fields, isForm } = await readPostFields(c.env.incoming, config.maxRequestBytes);
           if (isForm) {
-            assertSameOrigin(c);
+            assertSameOrigin(c, config.corsOrigins);
             next = parseNext(fields.next);
           }
           return fields;

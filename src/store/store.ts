@@ -8,7 +8,9 @@
  *
  * ## Cursors
  * - A cursor is an opaque string naming a position in one wall's log: at
- *   most 64 characters, never CR, LF or NUL (it is the SSE `id:` field).
+ *   most 64 characters, never CR, LF or NUL (it is the SSE `id:` field),
+ *   and never `,` or `:` (a stream of several walls joins `wall:cursor`
+ *   pairs with commas into its id).
  * - Cursors of one wall are strictly increasing in append order, as judged
  *   by `compareCursors`. Callers never parse them.
  * - Every wall has a head: the cursor of its newest event, or, while it has

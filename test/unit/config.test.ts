@@ -58,6 +58,17 @@ describe('configuration', () => {
     expect(loadConfig({}).maxRequestBytes).toBeGreaterThanOrEqual((2000 + 64) * 12 + 1024);
   });
 
+  it('takes CORS origins as a list of origins, or *', () => {
+    expect(loadConfig({ WALLCAST_CORS_ORIGINS: 'https://a.example, http://localhost:3000' }).corsOrigins).toEqual([
+      'https://a.example',
+      'http://localhost:3000',
+    ]);
+    expect(loadConfig({ WALLCAST_CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
+    for (const bad of ['a.example', 'https://a.example/path', 'ftp://a.example']) {
+      expect(() => loadConfig({ WALLCAST_CORS_ORIGINS: bad })).toThrow(/^WALLCAST_CORS_ORIGINS=/);
+    }
+  });
+
   it('keeps heartbeats and long polls shorter than the send timeout', () => {
     expect(() => loadConfig({ WALLCAST_SEND_TIMEOUT_MS: '10000' })).toThrow(/^WALLCAST_HEARTBEAT_MS=15000 is too long/);
   });
@@ -65,6 +76,7 @@ describe('configuration', () => {
   it('lists every setting in the README, as generated from the one settings table', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const generated = /<!-- settings:[^\n]*-->\n([\s\S]*?)\n<!-- \/settings -->/.exec(readme)?.[1];
-    expect(generated).toBe(settingsTable());
+    // `npm run docs` writes it.
+    expect(generated, 'README.md settings table is stale: run npm run docs').toBe(settingsTable());
   });
 });
