@@ -115,12 +115,17 @@ export class Hub {
   /** Writes one page of replay; `fresh`: no position was asked for, or it was reset. */
   replay(subscriber: Subscriber, page: ReadResult, fresh: boolean): void {
     const cursor = page.events.at(-1)?.cursor ?? (page.reset !== undefined ? page.start : page.head);
+    subscriber.writeReplay(this.#replayBytes(subscriber, page, fresh, cursor), cursor);
+  }
+
+  /** A plain stream's page comes from the memo every such stream shares; another format encodes its own. */
+  #replayBytes(subscriber: Subscriber, page: ReadResult, fresh: boolean, cursor: string): Buffer | undefined {
     const format = subscriber.format;
-    if (format === undefined) return subscriber.writeReplay(this.#replays.encode(page, fresh), cursor);
+    if (format === undefined) return this.#replays.encode(page, fresh);
     const reset = page.reset === undefined ? undefined : format.reset(subscriber.wall, page.start, page.reset);
     const events = page.events.length > 0 ? format.encode(subscriber.wall, page.events) : undefined;
     if (reset === undefined && events === undefined) format.moveTo(subscriber.wall, cursor);
-    subscriber.writeReplay(reset && events ? Buffer.concat([reset, events]) : (reset ?? events), cursor);
+    return reset && events ? Buffer.concat([reset, events]) : (reset ?? events);
   }
 
   /**
