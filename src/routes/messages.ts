@@ -34,7 +34,8 @@ export function messageRoutes(deps: AppDeps): Hono<AppEnv> {
           return fields;
         }),
       );
-      if (next !== undefined) return c.redirect(next, 303);
+      // Back to the page, at the new message (a no-JS page then shows it in view).
+      if (next !== undefined) return c.redirect(`${next.split('#')[0]}#m${message.id}`, 303);
       c.header('Location', `/api/walls/${wall}/messages/${message.id}`);
       if (replayed) c.header('Idempotent-Replayed', 'true');
       return c.json(message, 201);
