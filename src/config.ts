@@ -9,6 +9,7 @@
  * environment. A bad value throws a ConfigError whose message is the one
  * line `main.ts` prints before exiting.
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 export interface RateLimit {
@@ -161,6 +162,19 @@ const origins = (raw: string | undefined, variable: string): string[] => {
   return entries;
 };
 
+/** A PEM file, read at start: a path that cannot be read is a bad setting, not a later crash. */
+const pemFile = (raw: string | undefined, variable: string): Buffer | undefined => {
+  if (raw === undefined) return undefined;
+  try {
+    const pem = readFileSync(raw);
+    if (!pem.includes('-----BEGIN ')) throw new Error('not a PEM file');
+    return pem;
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError(`${variable}=${JSON.stringify(raw)} cannot be read as a PEM file (${reason})`);
+  }
+};
+
 /** Every setting, in the order `--help` and the README list them. */
 export const SETTINGS = {
   port: setting(
@@ -170,6 +184,13 @@ export const SETTINGS = {
     integer(8080, 0, 65535),
   ),
   host: setting('HOST', '127.0.0.1', 'listen address (`0.0.0.0` in the container)', text('127.0.0.1')),
+  tlsCert: setting(
+    'WALLCAST_TLS_CERT',
+    'unset',
+    'a PEM certificate (chain): with `WALLCAST_TLS_KEY`, serves HTTPS with HTTP/2 and HTTP/1.1',
+    pemFile,
+  ),
+  tlsKey: setting('WALLCAST_TLS_KEY', 'unset', "the certificate's PEM private key", pemFile),
   store: setting(
     'WALLCAST_STORE',
     'sqlite:data/wallcast.db',
@@ -364,6 +385,9 @@ export function loadConfig(env: Source = process.env, argv: readonly string[] = 
           `keep it under ${Math.floor(config.sendTimeoutMs / factor)}`,
       );
     }
+  }
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError('WALLCAST_TLS_CERT and WALLCAST_TLS_KEY go together: set both, or neither');
   }
   const maxRequestBytes = (config.maxBodyChars + MAX_AUTHOR_CHARS) * MAX_WIRE_BYTES_PER_CHAR + REQUEST_OVERHEAD_BYTES;
   return { ...config, backlog, maxRequestBytes };

@@ -13,8 +13,7 @@
  * schedule an uncork per client per event; a plain `socket.write` is one
  * syscall.
  */
-import type { ServerResponse } from 'node:http';
-import { encodeRetry, joinFrames, ReplayMemo, type StreamFormat, writeStreamHead } from './sse.js';
+import { encodeRetry, joinFrames, ReplayMemo, type StreamFormat, type StreamResponse, writeStreamHead } from './sse.js';
 import type { ReadResult, WallEvent } from './store/store.js';
 import { StreamOut, Subscriber, type SubscriberOptions } from './subscriber.js';
 
@@ -79,7 +78,7 @@ export class Hub {
    * posted in between is missed; live events are held until `goLive`.
    * Undefined when the response cannot stream (no socket of its own).
    */
-  open(wall: string, res: ServerResponse, retryMs: number, headers?: Headers): Subscriber | undefined {
+  open(wall: string, res: StreamResponse, retryMs: number, headers?: Headers): Subscriber | undefined {
     return this.openStream([wall], res, retryMs, headers)?.[0];
   }
 
@@ -89,7 +88,7 @@ export class Hub {
    */
   openStream(
     walls: readonly string[],
-    res: ServerResponse,
+    res: StreamResponse,
     retryMs: number,
     headers?: Headers,
     format?: StreamFormat,

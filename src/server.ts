@@ -1,4 +1,5 @@
-import { createServer, type RequestListener, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -38,6 +39,7 @@ export interface RunningServer {
   readonly url: string;
   readonly port: number;
   readonly deps: AppDeps;
+  /** The HTTP/1.1 server, or with TLS the HTTP/2 one (which takes HTTP/1.1 too). */
   readonly server: Server;
   /** Graceful stop: refuse new work, send streams away, flush the store. */
   close(): Promise<void>;
@@ -70,19 +72,23 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const clients = new ClientAddresses(config.trustProxy);
   const deps: AppDeps = { config, store, hub, posting, clients, metrics, lifecycle, log };
   const app = createApp(deps);
-  const server = createServer(
-    {
-      // A request's headers and body must arrive in time: a trickling client is cut.
-      headersTimeout: config.requestTimeoutMs,
-      requestTimeout: config.requestTimeoutMs,
-      connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_MS,
-    },
-    oneRequestAtATime(getRequestListener(app.fetch)),
-  );
+  const listener = oneRequestAtATime(getRequestListener(app.fetch));
+  const limits = {
+    // A request's headers and body must arrive in time: a trickling client is cut.
+    headersTimeout: config.requestTimeoutMs,
+    requestTimeout: config.requestTimeoutMs,
+    connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_MS,
+  };
+  const server =
+    config.tlsCert !== undefined && config.tlsKey !== undefined
+      ? // HTTPS: HTTP/2 for clients that offer it (ALPN), HTTP/1.1 for the others.
+        (createSecureServer({ cert: config.tlsCert, key: config.tlsKey, allowHTTP1: true }, listener) as unknown as Server)
+      : createServer(limits, listener);
+  Object.assign(server, limits);
   // A connection that takes nothing we send, and sends nothing, for this long is closed:
   // Node's socket timeout is reset by every write that completes, and suppressed
   // while a large write is still making progress (net.Socket#_onTimeout).
-  server.timeout = config.sendTimeoutMs;
+  server.setTimeout(config.sendTimeoutMs);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen({ port: config.port, host: config.host, backlog: LISTEN_BACKLOG }, () => {
@@ -110,7 +116,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   };
 
   return {
-    url: `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url: `${config.tlsCert === undefined ? 'http' : 'https'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
     port,
     deps,
     server,
@@ -138,11 +144,17 @@ function postBudget(config: Config): PostBudget | undefined {
  * `socket` event). More than MAX_QUEUED_REQUESTS waiting on one connection
  * close it.
  */
-function oneRequestAtATime(listener: RequestListener): RequestListener {
+type Listener = (
+  req: IncomingMessage | Http2ServerRequest,
+  res: ServerResponse | Http2ServerResponse,
+) => void | Promise<void>;
+
+function oneRequestAtATime(listener: Listener): Listener {
   const waiting = new WeakMap<Socket, number>();
   return (req, res) => {
+    // An HTTP/2 stream always has its connection; only a queued HTTP/1.1 response has none yet.
     if (res.socket !== null) return listener(req, res);
-    const connection = req.socket;
+    const connection = req.socket as Socket;
     const queued = (waiting.get(connection) ?? 0) + 1;
     if (queued > MAX_QUEUED_REQUESTS) {
       connection.destroy();

@@ -9,7 +9,8 @@
  * line ending into several `data:` lines, which the client joins with LF.
  */
 import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { Http2ServerResponse } from 'node:http2';
+import type { Duplex } from 'node:stream';
 import type { ReadResult, ResetReason, WallEvent } from './store/store.js';
 import type { WallCursors } from './wall-cursors.js';
 
@@ -98,18 +99,26 @@ export function encodeHeadId(head: string): Buffer {
   return Buffer.from(encodeEvent({ id: head }));
 }
 
+/** A response an event stream can be sent on: HTTP/1.1 (plain or TLS), or an HTTP/2 stream. */
+export type StreamResponse = ServerResponse | Http2ServerResponse;
+
 /**
  * Sends the head of an event stream at once, with `retry:` first, and
- * returns the socket the events then go to. `headers` are the ones set by
+ * returns where the events then go. `headers` are the ones set by
  * middleware on the way (CORS, say): they reach the stream too.
  *
- * The response has no chunked framing: it is close-delimited, as HTTP/1.1
- * allows for a body that ends with the connection, so the body bytes on the
- * socket are exactly the event stream, and the hub can write each batch to
- * the socket in one syscall. Undefined when the response has no socket of
- * its own (it is queued behind another on a pipelined connection).
+ * On HTTP/1.1 that is the socket itself. The response has no chunked
+ * framing: it is close-delimited, as HTTP/1.1 allows for a body that ends
+ * with the connection, so the body bytes on the socket are exactly the event
+ * stream, and the hub can write each batch to the socket in one syscall.
+ * Undefined when the response has no socket of its own (it is queued behind
+ * another on a pipelined connection).
+ *
+ * On HTTP/2 it is the response's own stream (one DATA frame per write; the
+ * connection carries the other streams too), never the connection's socket.
  */
-export function writeStreamHead(res: ServerResponse, retryMs: number, headers?: Headers): Socket | undefined {
+export function writeStreamHead(res: StreamResponse, retryMs: number, headers?: Headers): Duplex | undefined {
+  if (res instanceof Http2ServerResponse) return writeHttp2StreamHead(res, retryMs, headers);
   const socket = res.socket;
   if (socket === null || socket.destroyed) return undefined;
   res.useChunkedEncodingByDefault = false;
@@ -124,6 +133,19 @@ export function writeStreamHead(res: ServerResponse, retryMs: number, headers?: 
   socket.write(encodeRetry(retryMs));
   socket.uncork();
   return socket;
+}
+
+function writeHttp2StreamHead(res: Http2ServerResponse, retryMs: number, headers?: Headers): Duplex | undefined {
+  const stream = res.stream;
+  if (stream.destroyed || stream.closed) return undefined;
+  if (headers !== undefined) {
+    // Connection-specific headers have no place in HTTP/2 (RFC 9113, §8.2.2).
+    for (const [name, value] of headers) if (name !== 'set-cookie' && name !== 'connection') res.setHeader(name, value);
+  }
+  res.writeHead(200, SSE_HEADERS);
+  // The first write through the response sends its headers with it; the rest go to the stream.
+  res.write(encodeRetry(retryMs));
+  return stream;
 }
 
 /**

@@ -19,17 +19,17 @@
  * - live: every event of the wall is written as it comes.
  * - closed: the client left, was evicted, or the server is shutting down.
  */
-import type { ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
-import { encodeWallEvent, joinFrames, PING, type StreamFormat } from './sse.js';
+import type { Duplex } from 'node:stream';
+import { encodeWallEvent, joinFrames, PING, type StreamFormat, type StreamResponse } from './sse.js';
 import type { WallEvent } from './store/store.js';
 
 export type SubscriberState = 'replaying' | 'catching-up' | 'live' | 'closed';
 
 /**
- * Where a stream's bytes go: its socket (the response is close-delimited, so
- * the socket carries exactly the event stream), with the bound on what may
- * queue there and the time of the last write, for heartbeats.
+ * Where a stream's bytes go: its socket on HTTP/1.1 (the response is
+ * close-delimited, so the socket carries exactly the event stream) or its
+ * HTTP/2 stream, with the bound on what may queue there and the time of the
+ * last write, for heartbeats.
  */
 export class StreamOut {
   lastWriteMs = Date.now();
@@ -38,8 +38,8 @@ export class StreamOut {
 
   constructor(
     /** The response, to end it gracefully. */
-    readonly res: ServerResponse,
-    readonly socket: Socket,
+    readonly res: StreamResponse,
+    readonly socket: Duplex,
     /** Bytes queued for this client before it is evicted. */
     readonly slowClientBytes: number,
   ) {}
