@@ -5,6 +5,7 @@ import type { AppDeps, AppEnv } from './app-deps.js';
 import { ApiError, type ErrorCode, errorBody, unavailable } from './errors.js';
 import { prefersHtml } from './http/request.js';
 import { compatRoutes } from './routes/compat.js';
+import { docsRoutes } from './routes/docs.js';
 import { eventRoutes } from './routes/events.js';
 import { messageRoutes } from './routes/messages.js';
 import { opsRoutes } from './routes/ops.js';
@@ -26,6 +27,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/api', wall);
   app.route('/', opsRoutes(deps));
   app.route('/', compatRoutes(deps));
+  app.route('/', docsRoutes());
   app.route('/', pageRoutes(deps));
   app.notFound((c) =>
     respondWithError(c, new ApiError('not_found', `There is nothing at ${c.req.method} ${c.req.path}.`)),
