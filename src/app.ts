@@ -6,6 +6,7 @@ import { ApiError, type ErrorCode, errorBody, unavailable } from './errors.js';
 import { cors } from './http/cors.js';
 import { prefersHtml } from './http/request.js';
 import { compatRoutes } from './routes/compat.js';
+import { docsRoutes } from './routes/docs.js';
 import { eventRoutes } from './routes/events.js';
 import { messageRoutes } from './routes/messages.js';
 import { opsRoutes } from './routes/ops.js';
@@ -28,6 +29,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/api', wall);
   app.route('/', opsRoutes(deps));
   app.route('/', compatRoutes(deps));
+  app.route('/', docsRoutes());
   app.route('/', pageRoutes(deps));
   app.notFound((c) =>
     respondWithError(c, new ApiError('not_found', `There is nothing at ${c.req.method} ${c.req.path}.`)),
