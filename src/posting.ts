@@ -12,10 +12,10 @@ import type { Config } from './config.js';
 import { ApiError, unavailable } from './errors.js';
 import { bearerMatches } from './http/request.js';
 import type { Lifecycle } from './lifecycle.js';
-import { createMessage, type Message, validateAuthor, validateBody } from './message.js';
+import { createMessage, type Message, type NewMessage, validateAuthor, validateBody } from './message.js';
 import type { Metrics } from './metrics.js';
 import type { PostBudget } from './rate-limit.js';
-import { type MessageStore, StoreUnavailableError } from './store/store.js';
+import { type MessageStore, StoreUnavailableError, WallLimitError } from './store/store.js';
 
 /** An idempotency key: 1–255 printable ASCII characters (a UUID, say). */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -64,37 +64,45 @@ export class Posting {
     const body = validateBody(fields.body, this.config.maxBodyChars);
     const author = validateAuthor(fields.author);
     const idempotencyKey = parseIdempotencyKey(attempt.idempotencyKey ?? fields.idempotency_key);
-    await this.#takeFromBudget(attempt.client);
     const draft = createMessage(attempt.wall, author, body);
+    const waitSeconds = (await this.budget?.take(attempt.client)) ?? 0;
+    if (waitSeconds > 0) {
+      // A retry of a post that was stored is answered, not refused: it stores nothing.
+      const first = idempotencyKey === undefined ? undefined : await this.store.findPost(attempt.wall, idempotencyKey);
+      if (first !== undefined) return this.#replayed(first, draft);
+      throw new ApiError('rate_limited', `Too many posts; try again in ${waitSeconds} s.`, {
+        'Retry-After': String(waitSeconds),
+      });
+    }
     let message: Message;
     try {
       message = await this.store.append(draft, { idempotencyKey });
     } catch (error) {
       if (error instanceof StoreUnavailableError) this.metrics.postsRejected++;
+      // Nothing was stored: the post does not count against the client's budget.
+      if (error instanceof WallLimitError || (error instanceof StoreUnavailableError && !error.uncertain)) {
+        await this.budget?.refund(attempt.client);
+      }
       throw error;
     }
     if (message.id === draft.id) {
       this.metrics.posts++;
       return { message, replayed: false };
     }
-    // The key was used before: a retry of that post, or a mistake.
-    if (message.body !== body || message.author !== author) {
+    await this.budget?.refund(attempt.client);
+    return this.#replayed(message, draft);
+  }
+
+  /** The answer to a post whose key was used before: a retry of that post, or a mistake. */
+  #replayed(first: Message, draft: NewMessage): Posted {
+    if (first.body !== draft.body || first.author !== draft.author) {
       throw new ApiError(
         'idempotency_key_reused',
         'This Idempotency-Key was already used for another message; use a new key for a new post.',
       );
     }
     this.metrics.postsReplayed++;
-    return { message, replayed: true };
-  }
-
-  async #takeFromBudget(client: string): Promise<void> {
-    const waitSeconds = (await this.budget?.take(client)) ?? 0;
-    if (waitSeconds > 0) {
-      throw new ApiError('rate_limited', `Too many posts; try again in ${waitSeconds} s.`, {
-        'Retry-After': String(waitSeconds),
-      });
-    }
+    return { message: first, replayed: true };
   }
 }
 

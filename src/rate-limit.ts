@@ -52,6 +52,11 @@ export class PostBudget {
     }
   }
 
+  /** Gives back the post `take` counted, when nothing was stored after all (refused by a bound, a replay). */
+  async refund(client: string): Promise<void> {
+    await this.limiter.reward(client, 1).catch(() => {});
+  }
+
   async close(): Promise<void> {
     await this.redis?.quit().catch(() => this.redis?.disconnect());
   }

@@ -82,7 +82,10 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const server =
     config.tlsCert !== undefined && config.tlsKey !== undefined
       ? // HTTPS: HTTP/2 for clients that offer it (ALPN), HTTP/1.1 for the others.
-        (createSecureServer({ cert: config.tlsCert, key: config.tlsKey, allowHTTP1: true }, listener) as unknown as Server)
+        (createSecureServer(
+          { cert: config.tlsCert, key: config.tlsKey, allowHTTP1: true },
+          listener,
+        ) as unknown as Server)
       : createServer(limits, listener);
   Object.assign(server, limits);
   // A connection that takes nothing we send, and sends nothing, for this long is closed:

@@ -228,6 +228,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(retry).toEqual(first);
       const elsewhere = await store.append(createMessage('v', 'ann', 'hello'), { idempotencyKey: 'key-1' });
       expect(elsewhere.id).not.toBe(first.id);
+      expect(await store.findPost('w', 'key-1')).toEqual(first);
+      expect(await store.findPost('w', 'no-such-key')).toBeUndefined();
       const racing = await Promise.all(
         Array.from({ length: 5 }, () => store.append(createMessage('w', 'bo', 'race'), { idempotencyKey: 'key-2' })),
       );
@@ -242,6 +244,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     it('keeps an idempotency key with its message only: trimmed or deleted, the key names nothing', async () => {
       const first = await store.append(createMessage('k', '', 'keyed'), { idempotencyKey: 'kept-with-it' });
       for (let i = 0; i < LIMITS.historySize + TRIM_SLACK + 5; i++) await post('k', `filler ${i}`);
+      expect(await store.findPost('k', 'kept-with-it')).toBeUndefined();
       const after = await store.append(createMessage('k', '', 'keyed'), { idempotencyKey: 'kept-with-it' });
       expect(after.id).not.toBe(first.id);
       await store.delete('k', after.id);

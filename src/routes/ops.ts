@@ -7,10 +7,15 @@ export function opsRoutes(deps: AppDeps): Hono<AppEnv> {
   const routes = new Hono<AppEnv>();
 
   routes.get('/healthz', (c) => c.json({ status: 'ok' }));
+  /** Not ready: the contract's error, and the probe's `status` beside it. */
+  const notReady = (status: string, message: string) => ({ status, error: { code: 'unavailable', message } });
   routes.get('/readyz', async (c) => {
-    if (deps.lifecycle.draining) return c.json({ status: 'draining' }, 503, { 'Retry-After': '1' });
+    if (deps.lifecycle.draining) {
+      return c.json(notReady('draining', 'The server is shutting down.'), 503, { 'Retry-After': '1' });
+    }
     const ready = await store.isReady().catch(() => false);
-    return ready ? c.json({ status: 'ready' }) : c.json({ status: 'store unavailable' }, 503, { 'Retry-After': '1' });
+    if (ready) return c.json({ status: 'ready' });
+    return c.json(notReady('store unavailable', 'The message store does not answer.'), 503, { 'Retry-After': '1' });
   });
   routes.get('/metrics', (c) => {
     const stats = hub.stats();

@@ -66,10 +66,8 @@ export class MemoryStore implements MessageStore {
     const nowMs = Date.now();
     const key = options.idempotencyKey;
     const known = this.#walls.get(draft.wall);
-    const first = key === undefined ? undefined : known?.byKey.get(key);
-    if (first !== undefined && first.atMs > nowMs - IDEMPOTENCY_TTL_MS && first.event.type === 'message') {
-      return first.event.message;
-    }
+    const first = key === undefined ? undefined : this.#posted(known, key, nowMs);
+    if (first !== undefined) return first;
     if ((known === undefined || known.entries.length === 0) && this.#wallsWithHistory >= this.limits.maxWalls) {
       throw new WallLimitError(this.limits.maxWalls);
     }
@@ -119,6 +117,17 @@ export class MemoryStore implements MessageStore {
   async get(wall: string, id: string): Promise<Message | undefined> {
     const event = this.#walls.get(wall)?.byId.get(id)?.event;
     return event?.type === 'message' ? event.message : undefined;
+  }
+
+  async findPost(wall: string, idempotencyKey: string): Promise<Message | undefined> {
+    return this.#posted(this.#walls.get(wall), idempotencyKey, Date.now());
+  }
+
+  #posted(log: WallLog | undefined, key: string, nowMs: number): Message | undefined {
+    const first = log?.byKey.get(key);
+    if (first === undefined || first.atMs <= nowMs - IDEMPOTENCY_TTL_MS || first.event.type !== 'message')
+      return undefined;
+    return first.event.message;
   }
 
   compareCursors(a: string, b: string): number {

@@ -219,6 +219,15 @@ export class SqliteStore implements MessageStore {
     });
   }
 
+  async findPost(wall: string, idempotencyKey: string): Promise<Message | undefined> {
+    return this.#answer(() => {
+      const row = this.#statements.firstPost.get(wall, idempotencyKey, Date.now() - IDEMPOTENCY_TTL_MS) as
+        | { json: string }
+        | undefined;
+      return row === undefined ? undefined : (JSON.parse(row.json) as Message);
+    });
+  }
+
   compareCursors(a: string, b: string): number {
     return this.#cursors.compare(a, b);
   }

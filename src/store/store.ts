@@ -205,6 +205,8 @@ export interface MessageStore {
   delete(wall: string, id: string): Promise<WallEvent | undefined>;
   /** A message still in the history, by id. */
   get(wall: string, id: string): Promise<Message | undefined>;
+  /** The message an append with `idempotencyKey` stored, while an append with it would answer that message. */
+  findPost(wall: string, idempotencyKey: string): Promise<Message | undefined>;
   /** Negative, zero or positive, as `a` is before, at or after `b` (same wall). */
   compareCursors(a: string, b: string): number;
   /** Subscribes to the live feed of every wall. */

@@ -46,6 +46,23 @@ describe('every door that posts obeys every rule', () => {
     }
   });
 
+  it('answers a keyed retry of a stored post even when the budget is spent, and refunds posts that stored nothing', async () => {
+    const server = await startTestServer({ WALLCAST_RATE_LIMIT: '2/min', WALLCAST_MAX_WALLS: '1' });
+    try {
+      const key = { 'Idempotency-Key': 'spent-budget-1' };
+      expect((await postJson(server.url, '/api/walls/one/messages', { body: 'kept' }, key)).status).toBe(201);
+      // Refused by a bound: nothing stored, nothing counted.
+      expect((await postJson(server.url, '/api/walls/two/messages', { body: 'no room' })).status).toBe(507);
+      expect((await postJson(server.url, '/api/walls/one/messages', { body: 'second' })).status).toBe(201);
+      expect((await postJson(server.url, '/api/walls/one/messages', { body: 'third' })).status).toBe(429);
+      const retry = await postJson(server.url, '/api/walls/one/messages', { body: 'kept' }, key);
+      expect(retry.status).toBe(201);
+      expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('counts /a/message/new against the same rate limit as the API', async () => {
     const server = await startTestServer({ WALLCAST_RATE_LIMIT: '2/min' });
     try {

@@ -201,6 +201,20 @@ export class RedisStreamStore implements MessageStore {
     return found?.type === 'message' ? found.message : undefined;
   }
 
+  async findPost(wall: string, idempotencyKey: string): Promise<Message | undefined> {
+    const [events] = this.#wallKeys(wall);
+    const found = await this.#call('read', async () => {
+      const [epoch, entry] = await Promise.all([
+        this.#redis.get(this.#key('epoch')),
+        this.#redis.hget(`${this.#wallTag(wall)}:keys`, idempotencyKey),
+      ]);
+      if (epoch === null || entry === null || streamIdMs(entry) <= Date.now() - IDEMPOTENCY_TTL_MS) return undefined;
+      const [hit] = (await this.#redis.xrange(events, entry, entry)) as FeedEntry[];
+      return hit === undefined ? undefined : toEvent(formatCursor(epoch, hit[0]), hit[1]);
+    });
+    return found?.type === 'message' ? found.message : undefined;
+  }
+
   compareCursors(a: string, b: string): number {
     return compareCursors(a, b);
   }
@@ -319,6 +333,11 @@ function reportConnection(redis: Redis, log: Logger): void {
 function fieldOf(fields: string[], name: string): string {
   for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1] ?? '';
   return '';
+}
+
+/** The milliseconds part of a stream entry id: Redis's clock when it added the entry. */
+function streamIdMs(entryId: string): number {
+  return Number(entryId.slice(0, entryId.indexOf('-')));
 }
 
 function toEvent(cursor: string, fields: string[]): WallEvent {
