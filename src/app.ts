@@ -1,4 +1,4 @@
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppDeps, AppEnv } from './app-deps.js';
@@ -17,6 +17,7 @@ import { renderErrorPage } from './views/error-page.js';
 /** The whole HTTP surface; no I/O until a request comes. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
+  if (deps.config.accessLog === 'on') app.use(accessLog(deps));
   // Before next(), with c.header: it reaches every response, event streams included.
   app.use(async (c, next) => {
     c.header('X-Content-Type-Options', 'nosniff');
@@ -31,11 +32,32 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', compatRoutes(deps));
   app.route('/', docsRoutes());
   app.route('/', pageRoutes(deps));
-  app.notFound((c) =>
-    respondWithError(c, new ApiError('not_found', `There is nothing at ${c.req.method} ${c.req.path}.`)),
-  );
-  app.onError((error, c) => respondWithError(c, toApiError(error, c, deps)));
+  const refuse = (c: Context, error: ApiError) => {
+    deps.metrics.refused(error.reason ?? error.code);
+    return respondWithError(c, error);
+  };
+  app.notFound((c) => refuse(c, new ApiError('not_found', `There is nothing at ${c.req.method} ${c.req.path}.`)));
+  app.onError((error, c) => refuse(c, toApiError(error, c, deps)));
   return app;
+}
+
+/** One line per request once it is answered (a stream: once its replay is written and it is live). */
+function accessLog(deps: AppDeps): MiddlewareHandler<AppEnv> {
+  const log = deps.log.child({ component: 'access' });
+  return async (c, next) => {
+    const started = performance.now();
+    await next();
+    log.info(
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round((performance.now() - started) * 10) / 10,
+        client: c.env.incoming.socket.remoteAddress,
+      },
+      'request',
+    );
+  };
 }
 
 /**
@@ -47,7 +69,7 @@ function toApiError(error: Error, c: Context, deps: AppDeps): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof StoreUnavailableError) {
     deps.log.warn({ err: error, method: c.req.method, path: c.req.path }, 'store unavailable: answered 503');
-    return unavailable(storeTroubleMessage(c.req.method, error), error.retryAfterSeconds);
+    return unavailable(storeTroubleMessage(c.req.method, error), 'store_unavailable', error.retryAfterSeconds);
   }
   if (error instanceof WallLimitError) {
     return new ApiError(

@@ -294,6 +294,24 @@ export const SETTINGS = {
     'Tornado-compat long-poll timeout',
     integer(25_000, 10, 3_600_000),
   ),
+  metricsPort: setting(
+    'WALLCAST_METRICS_PORT',
+    'unset',
+    'serves `/metrics` on this port (on `HOST`) and not on the public one',
+    optionalInteger(0, 65535),
+  ),
+  logFormat: setting(
+    'WALLCAST_LOG_FORMAT',
+    'json',
+    '`json` (one object per line) or `pretty` (for people)',
+    oneOf('json', ['json', 'pretty'] as const),
+  ),
+  accessLog: setting(
+    'WALLCAST_ACCESS_LOG',
+    'off',
+    '`on`: a log line per request (method, path, status, time), streams when they open',
+    oneOf('off', ['off', 'on'] as const),
+  ),
   logLevel: setting(
     'WALLCAST_LOG_LEVEL',
     'info',
@@ -391,6 +409,37 @@ export function loadConfig(env: Source = process.env, argv: readonly string[] = 
   }
   const maxRequestBytes = (config.maxBodyChars + MAX_AUTHOR_CHARS) * MAX_WIRE_BYTES_PER_CHAR + REQUEST_OVERHEAD_BYTES;
   return { ...config, backlog, maxRequestBytes };
+}
+
+/**
+ * The settings as the start-up log shows them: every one, secrets as `***`
+ * and a password in a store URL too, certificates as whether they are set.
+ */
+export function settingsSummary(config: Config): Record<string, unknown> {
+  const summary: Record<string, unknown> = {};
+  for (const [key, entry] of Object.entries(SETTINGS) as [keyof Config & keyof Settings, Setting<unknown>][]) {
+    const value = config[key];
+    if (entry.parse === token) summary[key] = value === undefined ? 'unset' : '***';
+    else if (Buffer.isBuffer(value)) summary[key] = 'set';
+    else if (key === 'store') summary[key] = redactPassword(String(value));
+    else if (key === 'rateLimit' && value !== undefined)
+      summary[key] = `${config.rateLimit?.posts}/${(config.rateLimit?.perMs ?? 0) / 1000}s`;
+    else summary[key] = value ?? 'unset';
+  }
+  summary.backlog = config.backlog;
+  return summary;
+}
+
+/** A URL fit for a log line: a password in it is replaced by `***`. */
+export function redactPassword(url: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
 }
 
 /** The settings as the README's Markdown table. */

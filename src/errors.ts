@@ -47,8 +47,13 @@ const STATUS_OF: Record<ErrorCode, number> = {
   internal: 500,
 };
 
+/** Why a 503 was answered: its code is the same, its causes are told apart (in the metrics). */
+export type UnavailableReason = 'draining' | 'subscriber_cap' | 'store_unavailable' | 'connection_busy';
+
 export class ApiError extends Error {
   readonly status: number;
+  /** For a 503: what was unavailable. */
+  reason?: UnavailableReason;
 
   constructor(
     readonly code: ErrorCode,
@@ -65,8 +70,10 @@ export class ApiError extends Error {
 }
 
 /** 503 with the `Retry-After` the contract asks for. */
-export function unavailable(message: string, retryAfterSeconds = 1): ApiError {
-  return new ApiError('unavailable', message, { 'Retry-After': String(retryAfterSeconds) });
+export function unavailable(message: string, reason: UnavailableReason, retryAfterSeconds = 1): ApiError {
+  const error = new ApiError('unavailable', message, { 'Retry-After': String(retryAfterSeconds) });
+  error.reason = reason;
+  return error;
 }
 
 /** The contract's JSON error body. */

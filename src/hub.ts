@@ -24,6 +24,10 @@ export interface HubOptions {
   slowClientBytes: number;
   /** The store's cursor order, to drop replayed events from the live feed. */
   compareCursors: (a: string, b: string) => number;
+  /** Sampled once per wall and flush: milliseconds from the first message's post to its write. */
+  observeLag?: (lagMs: number) => void;
+  /** Each slow client evicted, with its wall (for the log, which sums them up). */
+  onEvict?: (wall: string) => void;
 }
 
 /** The heartbeat sweep runs this many times per heartbeat interval. */
@@ -191,14 +195,28 @@ export class Hub {
       fanout.queue = [];
       const frame = joinFrames(events);
       for (const subscriber of fanout.subscribers) this.#deliveries += subscriber.offer(events, frame, now);
+      const first = events[0];
+      if (this.options.observeLag !== undefined && first?.type === 'message') {
+        this.options.observeLag(now - Date.parse(first.message.createdAt));
+      }
       if (fanout.subscribers.size === 0) this.#walls.delete(fanout.wall);
     }
     this.#dirty.length = 0;
   };
 
   #evict(subscriber: Subscriber): void {
+    if (subscriber.closed) return;
     this.#slowDisconnects++;
+    this.options.onEvict?.(subscriber.wall);
     this.close(subscriber);
+  }
+
+  /** The walls with the most open streams, most first (for bounded per-wall metrics). */
+  busiestWalls(count: number): [wall: string, streams: number][] {
+    return [...this.#walls.values()]
+      .map((fanout): [string, number] => [fanout.wall, fanout.subscribers.size])
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, count);
   }
 
   /** Drops every subscriber of a stream from its wall: one stream, however many walls, counted once. */

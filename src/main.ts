@@ -3,10 +3,9 @@
  * Run it with node directly (not through npm) so that SIGTERM reaches it.
  */
 import { readFileSync } from 'node:fs';
-import { type Config, ConfigError, loadConfig, settingsHelp, unknownVariables } from './config.js';
+import { type Config, ConfigError, loadConfig, settingsHelp, settingsSummary, unknownVariables } from './config.js';
 import { createLogger } from './logger.js';
 import { type RunningServer, startServer } from './server.js';
-import { redactUrl } from './store/create-store.js';
 import { StoreOpenError } from './store/store.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -49,7 +48,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, config.logFormat);
   const unknown = unknownVariables(process.env);
   if (unknown.length > 0)
     log.warn({ variables: unknown }, 'these WALLCAST_* variables are no setting and are ignored (a typo?)');
@@ -76,7 +75,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
   // Last: whoever waits for this line may signal the process at once.
-  log.info({ store: redactUrl(config.store) }, `listening on ${running.url}`);
+  log.info({ version, settings: settingsSummary(config), metrics: running.metricsUrl }, `listening on ${running.url}`);
 }
 
 main().catch((error: unknown) => {

@@ -55,7 +55,14 @@ export class Posting {
 
   /** Stores the post and answers it as stored, or throws the error that says why not. */
   async post(attempt: PostAttempt): Promise<Posted> {
-    if (this.lifecycle.draining) throw unavailable('The server is restarting; post again in a moment.');
+    const started = performance.now();
+    const posted = await this.#post(attempt);
+    if (!posted.replayed) this.metrics.postSeconds.observe((performance.now() - started) / 1000);
+    return posted;
+  }
+
+  async #post(attempt: PostAttempt): Promise<Posted> {
+    if (this.lifecycle.draining) throw unavailable('The server is restarting; post again in a moment.', 'draining');
     const token = this.config.publishToken;
     if (token !== undefined && !bearerMatches(attempt.authorization, token)) {
       throw new ApiError('unauthorized', 'Posting needs "Authorization: Bearer <token>".');
@@ -78,7 +85,7 @@ export class Posting {
     try {
       message = await this.store.append(draft, { idempotencyKey });
     } catch (error) {
-      if (error instanceof StoreUnavailableError) this.metrics.postsRejected++;
+      if (error instanceof StoreUnavailableError) this.metrics.postsFailed.inc();
       // Nothing was stored: the post does not count against the client's budget.
       if (error instanceof WallLimitError || (error instanceof StoreUnavailableError && !error.uncertain)) {
         await this.budget?.refund(attempt.client);
@@ -86,7 +93,7 @@ export class Posting {
       throw error;
     }
     if (message.id === draft.id) {
-      this.metrics.posts++;
+      this.metrics.posts.inc();
       return { message, replayed: false };
     }
     await this.budget?.refund(attempt.client);
@@ -101,7 +108,7 @@ export class Posting {
         'This Idempotency-Key was already used for another message; use a new key for a new post.',
       );
     }
-    this.metrics.postsReplayed++;
+    this.metrics.postsReplayed.inc();
     return { message: first, replayed: true };
   }
 }

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import type { AppDeps } from './app-deps.js';
 import type { Config } from './config.js';
+import { EvictionLog } from './eviction-log.js';
 import { ClientAddresses } from './http/client-address.js';
 import { Hub } from './hub.js';
 import { Lifecycle } from './lifecycle.js';
@@ -13,6 +14,7 @@ import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Posting } from './posting.js';
 import { PostBudget } from './rate-limit.js';
+import { metricsHeaders } from './routes/ops.js';
 import { createStore } from './store/create-store.js';
 import type { MessageStore } from './store/store.js';
 
@@ -41,6 +43,8 @@ export interface RunningServer {
   readonly deps: AppDeps;
   /** The HTTP/1.1 server, or with TLS the HTTP/2 one (which takes HTTP/1.1 too). */
   readonly server: Server;
+  /** Where `/metrics` is, when WALLCAST_METRICS_PORT gives it a port of its own. */
+  readonly metricsUrl: string | undefined;
   /** Graceful stop: refuse new work, send streams away, flush the store. */
   close(): Promise<void>;
 }
@@ -55,17 +59,21 @@ export interface ServerOptions {
 export async function startServer(config: Config, options: ServerOptions = {}): Promise<RunningServer> {
   const log = options.log ?? createLogger();
   const store = options.store ?? (await createStore(config, log));
+  const metrics = new Metrics();
+  const evictions = new EvictionLog(log);
   const hub = new Hub({
     heartbeatMs: config.heartbeatMs,
     slowClientBytes: config.slowClientBytes,
     compareCursors: (a, b) => store.compareCursors(a, b),
+    observeLag: (lagMs) => metrics.deliveryLagSeconds.observe(lagMs / 1000),
+    onEvict: (wall) => evictions.record(wall),
   });
+  metrics.observe(hub, store);
   // The live feed: every event the store keeps, from this instance or any
   // other, goes to every stream of its wall here.
   store.onEvent((wall, event) => hub.publish(wall, event));
   store.onFeedLost?.(() => hub.disconnectAll());
 
-  const metrics = new Metrics();
   const lifecycle = new Lifecycle();
   const budget = postBudget(config);
   const posting = new Posting(config, store, metrics, lifecycle, budget);
@@ -101,6 +109,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   });
   // After listening, a server error (an accept that failed) is logged, never a crash.
   server.on('error', (error) => log.error({ err: error }, 'server error'));
+  const metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(config, metrics);
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closing: Promise<void> | undefined;
@@ -109,17 +118,28 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     lifecycle.drain();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     // Streams never end by themselves, and server.close() waits for them.
+    const streams = hub.size;
     hub.shutdown(() => 250 + Math.floor(Math.random() * 750));
+    log.info({ streams }, 'shutdown: new work refused, streams told to come back soon');
     server.closeIdleConnections();
-    const deadline = setTimeout(() => server.closeAllConnections(), SHUTDOWN_DEADLINE_MS);
+    const deadline = setTimeout(() => {
+      log.warn('shutdown: connections still open after the deadline; cutting them');
+      server.closeAllConnections();
+    }, SHUTDOWN_DEADLINE_MS);
     await closed;
     clearTimeout(deadline);
+    metricsServer?.close();
+    evictions.flush();
     await budget?.close();
     await store.close();
+    log.info('shutdown: connections closed, store flushed and closed');
   };
 
+  const origin = host === '0.0.0.0' ? '127.0.0.1' : host;
+  const metricsPort = (metricsServer?.address() as AddressInfo | undefined)?.port;
   return {
-    url: `${config.tlsCert === undefined ? 'http' : 'https'}://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`,
+    url: `${config.tlsCert === undefined ? 'http' : 'https'}://${origin}:${port}`,
+    metricsUrl: metricsPort === undefined ? undefined : `http://${origin}:${metricsPort}/metrics`,
     port,
     deps,
     server,
@@ -169,4 +189,21 @@ function oneRequestAtATime(listener: Listener): Listener {
       listener(req, res);
     });
   };
+}
+
+/** `/metrics` on a port of its own (WALLCAST_METRICS_PORT), kept off the public one. */
+async function serveMetrics(config: Config, metrics: Metrics): Promise<Server> {
+  const server = createServer(async (req, res) => {
+    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Only /metrics is served here.\n');
+      return;
+    }
+    const text = await metrics.registry.metrics();
+    res.writeHead(200, { ...metricsHeaders(metrics), 'X-Content-Type-Options': 'nosniff' }).end(text);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: config.metricsPort, host: config.host }, () => resolve());
+  });
+  return server;
 }

@@ -54,11 +54,11 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
       hub.replay(subscriber, await store.read(wall, { limit: backlog, maxBytes: PAGE_BYTES }), true);
       return;
     }
-    metrics.replays++;
+    metrics.replays.inc();
     const limit = Math.max(REPLAY_PAGE_SIZE, backlog);
     let page = await store.read(wall, { after, limit, maxBytes: PAGE_BYTES });
     if (page.reset !== undefined) {
-      metrics.resets++;
+      metrics.resets.inc();
       hub.replay(subscriber, newest(page, backlog), true);
       return;
     }
@@ -91,9 +91,9 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
     // life of the stream (node-server keeps the request until it closes).
     const header = c.env.incoming.headers['last-event-id'];
     const after = (typeof header === 'string' && header) || lastEventId;
-    if (deps.lifecycle.draining) throw unavailable('The server is restarting; reconnect in a moment.');
+    if (deps.lifecycle.draining) throw unavailable('The server is restarting; reconnect in a moment.', 'draining');
     if (config.maxSubscribers !== undefined && hub.size >= config.maxSubscribers) {
-      throw unavailable('This server has as many streams open as it takes; try again shortly.', 5);
+      throw unavailable('This server has as many streams open as it takes; try again shortly.', 'subscriber_cap', 5);
     }
     if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
     const cursors = several ? WallCursors.resume(walls, after) : undefined;
@@ -101,8 +101,8 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
       cursors !== undefined ? new MultiWallFormat(cursors, data) : data === 'html' ? new HtmlFormat() : undefined;
     // Headers that middleware set on the way (with c.header) go out in the stream's own head.
     const subscribers = hub.openStream(walls, c.env.outgoing, connectRetryMs(), c.body(null).headers, format);
-    if (subscribers === undefined) throw unavailable('The connection is busy; reconnect.');
-    metrics.streamsOpened++;
+    if (subscribers === undefined) throw unavailable('The connection is busy; reconnect.', 'connection_busy');
+    metrics.streamsOpened.inc();
     try {
       for (const subscriber of subscribers) {
         await replay(subscriber, cursors === undefined ? after : cursors.resumeFrom(subscriber.wall), backlog);

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import { type Config, redactPassword } from '../config.js';
 import { MemoryStore } from './memory-store.js';
 import { RedisStreamStore } from './redis/redis-store.js';
 import { SqliteStore } from './sqlite-store.js';
@@ -24,18 +24,6 @@ export async function createStore(config: Config, log: Logger): Promise<MessageS
     return await RedisStreamStore.open(store, limits, log.child({ store: 'redis' }));
   } catch (error) {
     if (!(error instanceof StoreOpenError)) throw error;
-    throw new StoreOpenError(`WALLCAST_STORE=${redactUrl(store)}: ${error.message}`, { cause: error });
-  }
-}
-
-/** A store URL fit for a log line: a password in it is replaced by `***`. */
-export function redactUrl(store: string): string {
-  if (!/^rediss?:\/\//.test(store)) return store;
-  try {
-    const url = new URL(store);
-    if (url.password !== '') url.password = '***';
-    return url.toString();
-  } catch {
-    return store.replace(/\/\/[^@/]*@/, '//***@');
+    throw new StoreOpenError(`WALLCAST_STORE=${redactPassword(store)}: ${error.message}`, { cause: error });
   }
 }
