@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * Process entry: config → server (store, hub, app) → signals.
  * Run it with node directly (not through npm) so that SIGTERM reaches it.
