@@ -17,6 +17,7 @@ import { spawnWallcast, type WallcastProcess } from '../support/process.js';
 import { deleteRedisPrefix, redisUrl } from '../support/redis.js';
 import { NGINX, withoutNginx, withoutRedis } from '../support/services.js';
 import { RawSse } from '../support/sse-reader.js';
+import { selfSignedCertificate } from '../support/tls.js';
 
 async function freePort(): Promise<number> {
   const server = net.createServer();
@@ -32,21 +33,28 @@ describe.skipIf(withoutNginx() || (await withoutRedis()))('three instances on Re
   let instances: WallcastProcess[] = [];
   let nginx: ChildProcess;
   let lb: string;
+  let tlsPort: number;
 
   beforeAll(async () => {
     const env = { WALLCAST_STORE: redisUrl(prefix), WALLCAST_HEARTBEAT_MS: '1000' };
     instances = await Promise.all([0, 1, 2].map(() => spawnWallcast(env)));
     const port = await freePort();
+    tlsPort = await freePort();
+    const { cert, key } = selfSignedCertificate(dir);
     const upstreams = instances.map((p) => `    server ${new URL(p.url).host} max_fails=1 fail_timeout=2s;`).join('\n');
     const config = readFileSync(new URL('../../deploy/nginx.conf', import.meta.url), 'utf8')
       .replace(/( {4}server wallcast-\d:8080[^\n]*\n)+/, `${upstreams}\n`)
       .replace('listen 80;', `listen 127.0.0.1:${port};`)
+      .replace('listen 443 ssl http2;', `listen 127.0.0.1:${tlsPort} ssl http2;`)
+      .replace('/etc/nginx/tls/wallcast.crt', cert)
+      .replace('/etc/nginx/tls/wallcast.key', key)
       .replace('worker_processes auto;', `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;`)
       .replace(
         'access_log off;',
         `access_log off;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;\n  fastcgi_temp_path ${dir}/fastcgi;\n  uwsgi_temp_path ${dir}/uwsgi;\n  scgi_temp_path ${dir}/scgi;`,
       );
     expect(config).toContain(`listen 127.0.0.1:${port};`);
+    expect(config).toContain(`listen 127.0.0.1:${tlsPort} ssl http2;`);
     mkdirSync(join(dir, 'logs'), { recursive: true });
     writeFileSync(join(dir, 'nginx.conf'), config);
     nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'inherit' });
@@ -113,6 +121,28 @@ describe.skipIf(withoutNginx() || (await withoutRedis()))('three instances on Re
     for (const c of clients) {
       expect(c.seen).toEqual(stored);
       c.source.close();
+    }
+  });
+
+  it('serves the same wall over HTTPS with HTTP/2 through nginx, to curl --http2 -N', async () => {
+    const tls = `https://127.0.0.1:${tlsPort}`;
+    const curl = spawn('curl', ['-skN', '--http2', '-v', `${tls}/api/walls/tls/events?backlog=0`]);
+    let out = '';
+    let log = '';
+    curl.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    curl.stderr.on('data', (chunk) => {
+      log += chunk;
+    });
+    try {
+      await until('the stream opened through nginx over HTTP/2', 10_000, () => out.includes('retry:'));
+      const posted = await postJson(lb, '/api/walls/tls/messages', { body: 'via plain HTTP, seen over HTTP/2' });
+      await until('the post arrived over HTTP/2', 10_000, () => out.includes('seen over HTTP/2'));
+      expect(out).toContain(`id: ${posted.json.cursor}\n`);
+      expect(log).toMatch(/< HTTP\/2 200/);
+    } finally {
+      curl.kill();
     }
   });
 });
