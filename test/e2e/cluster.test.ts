@@ -4,7 +4,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EventSource } from 'eventsource';
@@ -13,19 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/message.js';
 import { until, within } from '../support/deadlines.js';
 import { getJson, postJson } from '../support/http.js';
+import { freePort } from '../support/ports.js';
 import { spawnWallcast, type WallcastProcess } from '../support/process.js';
 import { deleteRedisPrefix, redisUrl } from '../support/redis.js';
 import { NGINX, withoutNginx, withoutRedis } from '../support/services.js';
 import { RawSse } from '../support/sse-reader.js';
 import { selfSignedCertificate } from '../support/tls.js';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 describe.skipIf(withoutNginx() || (await withoutRedis()))('three instances on Redis behind nginx', () => {
   const prefix = `wallcast-cluster-${nanoid(8)}:`;

@@ -4,13 +4,14 @@
  * and the log of a real process through posts, streams, a Redis cut and a
  * SIGTERM: JSON lines, no secret in any of them.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server.js';
 import { until, within } from '../support/deadlines.js';
 import { postJson } from '../support/http.js';
+import { OwnRedis } from '../support/own-redis.js';
+import { freePort } from '../support/ports.js';
 import { spawnWallcast } from '../support/process.js';
 import { startTestServer } from '../support/server.js';
 import { RawSse } from '../support/sse-reader.js';
@@ -98,44 +99,18 @@ describe('/metrics', () => {
   });
 });
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 describe('the log of a real process', () => {
   const PASSWORD = 'redis-secret-pw-7f3a';
   const TOKEN = 'publish-token-9c2e';
-  let redis: ChildProcess | undefined;
+  let redis: OwnRedis;
   let port: number;
-  const startRedis = async () => {
-    redis = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--requirepass', PASSWORD],
-      {
-        stdio: 'ignore',
-      },
-    );
-    await until('redis up', 5000, async () => {
-      const socket = net.connect(port, '127.0.0.1');
-      return new Promise<boolean>((resolve) => {
-        socket.once('connect', () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.once('error', () => resolve(false));
-      });
-    });
-  };
   beforeAll(async () => {
     port = await freePort();
-    await startRedis();
+    redis = new OwnRedis(port, ['--requirepass', PASSWORD]);
+    await redis.start();
   });
-  afterAll(() => {
-    redis?.kill('SIGKILL');
+  afterAll(async () => {
+    if (redis?.running) await redis.kill();
   });
 
   it('is JSON lines with no secret, through posts, streams, a Redis cut and a SIGTERM', async () => {
@@ -150,10 +125,10 @@ describe('the log of a real process', () => {
     for (let i = 0; i < 5; i++)
       expect((await postJson(proc.url, '/api/walls/log/messages', { body: `p${i}` }, auth)).status).toBe(201);
     await sse.waitForMessages(5, 'live');
-    redis?.kill('SIGKILL');
+    await redis.kill();
     await until('the cut is logged', 10_000, () => proc.output().includes('redis: not answering'));
     expect((await postJson(proc.url, '/api/walls/log/messages', { body: 'during the cut' }, auth)).status).toBe(503);
-    await startRedis();
+    await redis.start();
     await until('recovery is logged', 15_000, () => proc.output().includes('redis: connection is back'));
     proc.child.kill('SIGTERM');
     expect(await within('exit', 10_000, proc.exited)).toBe(0);

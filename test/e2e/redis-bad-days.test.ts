@@ -4,8 +4,6 @@
  * port, that the tests kill, restart (without persistence: it comes back
  * empty) and stall (SIGSTOP).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import net from 'node:net';
 import { EventSource } from 'eventsource';
 import { nanoid } from 'nanoid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,63 +11,12 @@ import type { Message } from '../../src/message.js';
 import type { RunningServer } from '../../src/server.js';
 import { until, within } from '../support/deadlines.js';
 import { getJson, postJson } from '../support/http.js';
+import { OwnRedis } from '../support/own-redis.js';
+import { freePort } from '../support/ports.js';
 import { deleteRedisPrefix, redisUrl } from '../support/redis.js';
 import { startTestServer } from '../support/server.js';
 import { withoutRedis } from '../support/services.js';
 import { RawSse } from '../support/sse-reader.js';
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** A Redis of our own: no persistence, so a restart loses everything, as a cache-configured Redis does. */
-class OwnRedis {
-  #process: ChildProcess | undefined;
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}/0`;
-  }
-
-  async start(): Promise<void> {
-    this.#process = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    await until('our Redis answers', 5000, () => answers(this.port));
-  }
-
-  /** Dies as a crash would, with everything it held. */
-  async kill(): Promise<void> {
-    const exited = new Promise((resolve) => this.#process?.once('exit', resolve));
-    this.#process?.kill('SIGKILL');
-    await exited;
-  }
-
-  pause(): void {
-    this.#process?.kill('SIGSTOP');
-  }
-
-  resume(): void {
-    this.#process?.kill('SIGCONT');
-  }
-}
-
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-    socket.once('data', (chunk) => {
-      socket.destroy();
-      resolve(chunk.toString().startsWith('+PONG'));
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 const post = async (base: string, wall: string, body: string, headers: Record<string, string> = {}) =>
   postJson(base, `/api/walls/${wall}/messages`, { body }, headers);

@@ -1,0 +1,62 @@
+/**
+ * A Redis of the test's own, on a free port, that it can kill, restart and
+ * stall: for the faults a shared Redis must not be put through.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
+import { until } from './deadlines.js';
+
+/** A Redis of our own: no persistence, so a restart loses everything, as a cache-configured Redis does. */
+export class OwnRedis {
+  #process: ChildProcess | undefined;
+  constructor(
+    readonly port: number,
+    /** Extra arguments, e.g. `--requirepass`. */
+    private readonly args: string[] = [],
+  ) {}
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}/0`;
+  }
+
+  /** Whether the process is still there (a SIGSTOPped one is). */
+  get running(): boolean {
+    return this.#process !== undefined && this.#process.exitCode === null && this.#process.signalCode === null;
+  }
+
+  async start(): Promise<void> {
+    this.#process = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.args],
+      { stdio: 'ignore' },
+    );
+    await until('our Redis answers', 5000, () => answers(this.port));
+  }
+
+  /** Dies as a crash would, with everything it held. */
+  async kill(): Promise<void> {
+    const exited = new Promise((resolve) => this.#process?.once('exit', resolve));
+    this.#process?.kill('SIGKILL');
+    await exited;
+  }
+
+  pause(): void {
+    this.#process?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.#process?.kill('SIGCONT');
+  }
+}
+
+/** Whether Redis answers on `port` (with a password set, it answers PING with NOAUTH: an answer too). */
+function answers(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
+    socket.once('data', (chunk) => {
+      socket.destroy();
+      resolve(/^(\+PONG|-NOAUTH)/.test(chunk.toString()));
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
