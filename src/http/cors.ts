@@ -32,6 +32,9 @@ export function cors(allowed: readonly string[]): MiddlewareHandler {
       return;
     }
     c.header('Access-Control-Allow-Origin', any ? '*' : (origin as string));
+    // A named origin may send credentials (htmx's SSE extension opens its EventSource with
+    // them): nothing here is authorised by a cookie, so they grant nothing. `*` cannot.
+    if (!any) c.header('Access-Control-Allow-Credentials', 'true');
     c.header('Access-Control-Expose-Headers', EXPOSED_HEADERS);
     if (c.req.method === 'OPTIONS' && c.req.header('Access-Control-Request-Method') !== undefined) {
       c.header('Access-Control-Allow-Methods', 'GET, HEAD, POST, DELETE');

@@ -65,6 +65,8 @@ describe('cross-origin use, allowed for one origin', () => {
     await sse.waitForMessages(1, 'the backlog');
     expect(sse.status).toBe(200);
     expect(sse.headers['access-control-allow-origin']).toBe(ELSEWHERE);
+    // An EventSource opened withCredentials (htmx's SSE extension does) needs this from a named origin.
+    expect(sse.headers['access-control-allow-credentials']).toBe('true');
     expect(sse.headers['content-type']).toBe('text/event-stream; charset=utf-8');
     await fetch(`${server.url}/api/walls/x/messages`, {
       method: 'POST',
@@ -110,6 +112,7 @@ describe('cross-origin use, by default and with *', () => {
     try {
       const read = await fetch(`${server.url}/api/messages`, { headers: { Origin: 'https://any.example' } });
       expect(read.headers.get('access-control-allow-origin')).toBe('*');
+      expect(read.headers.get('access-control-allow-credentials')).toBeNull();
       const form = await fetch(`${server.url}/api/messages`, {
         method: 'POST',
         headers: { Origin: 'https://any.example' },
