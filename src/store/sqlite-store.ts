@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { type Message, type NewMessage, withCursor } from '../message.js';
 import { EpochCursors } from './epoch-cursor.js';
+import { EventCache } from './event-cache.js';
 import { LiveFeed } from './live-feed.js';
 import {
   type AppendOptions,
@@ -23,8 +24,8 @@ import {
   WallLimitError,
 } from './store.js';
 
-/** Decoded events kept in memory, so a replay storm parses each row once. */
-const EVENT_CACHE_SIZE = 10_000;
+/** Bytes of decoded events kept in memory: a whole wall of the longest messages (1000 × 16 KB). */
+const EVENT_CACHE_BYTES = 16 * 1024 * 1024;
 /**
  * Bytes over `historyBytes` a wall may hold before it is trimmed, as a
  * fraction of it: like TRIM_SLACK for rows, so a wall at its byte bound is
@@ -86,7 +87,7 @@ export class SqliteStore implements MessageStore {
   /** Set while commits fail (a full disk, say): `/readyz` then answers not ready until a write goes through. */
   #writeFailure: unknown;
   readonly #feed = new LiveFeed();
-  readonly #cache = new Map<number, WallEvent>();
+  readonly #cache = new EventCache(EVENT_CACHE_BYTES);
   readonly #retentionSweep: NodeJS.Timeout | undefined;
   readonly #statements;
 
@@ -291,7 +292,9 @@ export class SqliteStore implements MessageStore {
     this.#wallsWithHistory += committed.newWalls;
     for (const [i, write] of batch.entries()) {
       const outcome = committed.outcomes[i] as Outcome;
-      if (outcome.kind === 'stored') this.#remember(outcome.event, this.#cursors.seqOf(outcome.event.cursor));
+      if (outcome.kind === 'stored') {
+        this.#cache.set(this.#cursors.seqOf(outcome.event.cursor), outcome.event, eventBytes(outcome.event));
+      }
       settle(write, outcome);
       if (outcome.kind === 'stored') this.#feed.emit(write.wall, outcome.event);
     }
@@ -415,16 +418,8 @@ export class SqliteStore implements MessageStore {
       row.type === 'message'
         ? { type: 'message', cursor, message: JSON.parse(row.json) as Message }
         : { type: 'delete', cursor, id: row.id };
-    this.#remember(event, row.seq);
+    this.#cache.set(row.seq, event, row.bytes);
     return event;
-  }
-
-  #remember(event: WallEvent, seq: number): void {
-    this.#cache.set(seq, event);
-    if (this.#cache.size > EVENT_CACHE_SIZE) {
-      const oldest = this.#cache.keys().next().value;
-      if (oldest !== undefined) this.#cache.delete(oldest);
-    }
   }
 }
 
