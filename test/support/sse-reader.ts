@@ -15,6 +15,8 @@ export interface SseFrame {
 
 export class RawSse {
   readonly frames: SseFrame[] = [];
+  /** When each frame arrived (Date.now()), by index into `frames`. */
+  readonly arrivals: number[] = [];
   status = 0;
   headers: http.IncomingHttpHeaders = {};
   closed = false;
@@ -82,6 +84,7 @@ export class RawSse {
       const block = this.#buffer.slice(0, end);
       this.#buffer = this.#buffer.slice(end + (this.#buffer.startsWith('\r\n\r\n', end) ? 4 : 2));
       this.frames.push(parseFrame(block));
+      this.arrivals.push(Date.now());
       end = this.#buffer.search(/\r\n\r\n|\n\n|\r\r/);
     }
     this.#wake();
