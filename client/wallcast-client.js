@@ -299,9 +299,7 @@ export class WallcastClient {
       }
       if (signal?.aborted) throw aborted();
       // fetch says only "Failed to fetch" (or "fetch failed"): say what it means.
-      throw new WallcastError(`Cannot reach the server at ${new URL(url).host}: it may be down or restarting.`, {
-        code: 'network',
-      });
+      throw new WallcastError(unreachable(new URL(url)), { code: 'network' });
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', cancel);
@@ -538,6 +536,20 @@ export function countCodePoints(text) {
   let count = 0;
   for (const _ of text) count++;
   return count;
+}
+
+/**
+ * Why there was no answer at all, as far as a client can know. A page on
+ * another site cannot tell a refused CORS request from a server that is
+ * down (the browser hides which), so it hears both.
+ * @param {URL} url
+ */
+function unreachable(url) {
+  const page = globalThis.location?.origin;
+  const elsewhere = page !== undefined && page !== url.origin;
+  return elsewhere
+    ? `Cannot reach the server at ${url.host}: it may be down or restarting, or not accept requests from this site (WALLCAST_CORS_ORIGINS).`
+    : `Cannot reach the server at ${url.host}: it may be down or restarting.`;
 }
 
 /** @param {string | undefined} baseUrl */
