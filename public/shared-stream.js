@@ -71,6 +71,12 @@ const RECENT_EVENTS_PER_WALL = 200;
 const CATCH_UP_PAGE_SIZE = 100;
 /** A history read that failed (the server restarting) is tried again after this. */
 const CATCH_UP_RETRY_MS = 1000;
+/**
+ * Walls one stream may follow (the server's bound, API.md "Streaming"). A
+ * tab on a wall past it stays `connecting` rather than have the server
+ * refuse the stream of every tab.
+ */
+const MAX_STREAM_WALLS = 32;
 
 /**
  * @typedef {object} SharedStreamOptions
@@ -344,7 +350,7 @@ class Leader {
    */
   begin() {
     const tab = this.tab;
-    this.walls = this.wantedWalls();
+    this.walls = new Set([tab.wall, ...this.wantedWalls()].slice(0, MAX_STREAM_WALLS));
     const position = tab.position;
     for (const wall of [...position.keys()]) if (!this.walls.has(wall)) position.delete(wall);
     for (const { wall, cursor } of tab.tabs.values()) if (!position.has(wall)) position.set(wall, cursor);
@@ -425,6 +431,7 @@ class Leader {
     /** @type {Entry[] | null} */
     let entries;
     if (!this.walls.has(wall)) {
+      if (this.walls.size >= MAX_STREAM_WALLS) return;
       this.walls.add(wall);
       this.tab.position.set(wall, cursor);
       this.scheduleReopen();
@@ -442,7 +449,7 @@ class Leader {
     this.announce();
   }
 
-  /** A tab left: a wall no tab shows any more leaves the stream. */
+  /** A tab left: a wall no tab shows any more leaves the stream, and makes room for one that did not fit. */
   leave() {
     const wanted = this.wantedWalls();
     let changed = false;
@@ -453,7 +460,9 @@ class Leader {
       this.recent.delete(wall);
       changed = true;
     }
-    if (changed) this.scheduleReopen();
+    if (!changed) return;
+    this.scheduleReopen();
+    for (const [tabId, { wall, cursor }] of this.tab.tabs) if (!this.walls.has(wall)) this.join(tabId, wall, cursor);
   }
 
   /**

@@ -56,11 +56,14 @@ const stream = joinSharedStream({
     status.title = ROLE_TEXT[role] ?? '';
   },
 });
-// Another tab takes the stream over when this one goes; back from the back-forward cache, this one joins again.
+// Another tab takes the stream over when this one goes, or is frozen by the browser (a frozen
+// tab runs no script: it could not pass events on); back from the cache or thawed, it joins again.
 window.addEventListener('pagehide', () => stream.close());
+document.addEventListener('freeze', () => stream.close());
 window.addEventListener('pageshow', (event) => {
   if (event.persisted) stream.rejoin();
 });
+document.addEventListener('resume', () => stream.rejoin());
 
 if (form !== null) {
   setUpCompose({
