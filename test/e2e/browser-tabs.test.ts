@@ -7,7 +7,16 @@
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server.js';
-import { launchChromium, live, openTab, postAndTime, shownBodies, shownIds, type Tab } from '../support/browser.js';
+import {
+  launchChromium,
+  live,
+  openTab,
+  postAndTime,
+  shownBodies,
+  shownIds,
+  type Tab,
+  waitForBody,
+} from '../support/browser.js';
 import { until } from '../support/deadlines.js';
 import { postJson } from '../support/http.js';
 import { startTestServer } from '../support/server.js';
@@ -64,6 +73,60 @@ describe.skipIf(withoutChromium())('tabs of one browser share one stream', () =>
     expect(Math.max(...timings)).toBeLessThan(POST_SHOWN_MS);
     await until('one stream on the server', 3000, () => server.deps.hub.size === 1);
     expect(await states(tabs)).toEqual(tabs.map(() => 'live'));
+  });
+
+  it('a tab whose page was rendered before the newest posts catches up: from the leader, or from the history when the leader lacks them', async () => {
+    context = await browser.newContext();
+    const wall = 'late';
+    const body = (i: number) => `late ${i}`;
+    const first = await openTab(context, `${server.url}/w/${wall}`);
+    await postJson(server.url, `/api/walls/${wall}/messages`, { body: body(0) });
+    await waitForBody(first.page, body(0));
+
+    /** A tab rendered now, whose script runs only after `posts` more posts: they come after its page's cursor. */
+    const lateTab = async (from: number, posts: number) => {
+      const page = await context.newPage();
+      const reads: string[] = [];
+      page.on('request', (request) => {
+        if (request.url().includes(`/api/walls/${wall}/messages?`)) reads.push(request.url());
+      });
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      await page.route('**/static/wall.js', async (route) => {
+        await gate;
+        await route.continue();
+      });
+      await page.goto(`${server.url}/w/${wall}`, { waitUntil: 'commit' });
+      await page.waitForSelector('#inbox', { state: 'attached' });
+      for (let i = from; i < from + posts; i++)
+        await postJson(server.url, `/api/walls/${wall}/messages`, { body: body(i) });
+      release();
+      await live(page);
+      return { page, reads };
+    };
+
+    const second = await lateTab(1, 2);
+    const expected = [0, 1, 2].map(body);
+    await until('the second tab caught up', 3000, async () => (await shownBodies(second.page)).length >= 3);
+    expect(await shownBodies(second.page)).toEqual(expected);
+    // The leader had them: no history read.
+    expect(second.reads).toEqual([]);
+
+    // A new leader has none of the events before it: a late tab then reads them.
+    await first.page.close();
+    await until(
+      'the second tab leads',
+      3000,
+      async () => (await second.page.$eval('#status', (s) => s.dataset.role)) === 'leader',
+    );
+    const third = await lateTab(3, 2);
+    await until('the third tab caught up', 3000, async () => (await shownBodies(third.page)).length >= 5);
+    expect(await shownBodies(third.page)).toEqual([0, 1, 2, 3, 4].map(body));
+    expect(third.reads).toHaveLength(1);
+    await until('the second tab has them all', 3000, async () => (await shownBodies(second.page)).length >= 5);
+    expect(await shownBodies(second.page)).toEqual([0, 1, 2, 3, 4].map(body));
   });
 
   it('the leader tab closes with posts in flight: another tab takes the stream over, no post missed or shown twice', async () => {
