@@ -196,6 +196,8 @@ export class WallcastClient {
     if (this.#token !== undefined) headers.Authorization = `Bearer ${this.#token}`;
     const body = JSON.stringify(draft.author === undefined ? { body: draft.body } : draft);
     const url = this.#url(`/api/walls/${encodeURIComponent(wall)}/messages`);
+    /** @type {WallcastError | undefined} */
+    let last;
     for (let attempt = 1; ; attempt++) {
       /** @type {WallcastError} */
       let failure;
@@ -212,12 +214,14 @@ export class WallcastClient {
           return { message, replayed: response.headers.get('Idempotent-Replayed') === 'true' };
         }
         failure = await errorOf(response, idempotencyKey);
-        if (!RETRYABLE_STATUSES.has(response.status)) throw failure;
       } catch (error) {
         if (!(error instanceof WallcastError)) throw error;
-        if (error.code !== 'network') throw withKey(error, idempotencyKey);
+        // Out of time while retrying after no answer at all: that says more than "no answer in time".
+        if (error.code === 'timeout' && last?.code === 'network') throw last;
         failure = withKey(error, idempotencyKey);
       }
+      if (failure.code !== 'network' && !RETRYABLE_STATUSES.has(failure.status)) throw failure;
+      last = failure;
       const delayMs = Math.max(
         (failure.retryAfterSeconds ?? 0) * 1000,
         Math.min(FIRST_RETRY_MS * 2 ** (attempt - 1), MAX_RETRY_MS),

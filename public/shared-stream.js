@@ -370,8 +370,8 @@ class Leader {
         this.record({ wall: message.wall, cursor: message.cursor, event: { kind: 'message', message } }, position),
       onDelete: ({ id, wall }, position) => {
         const cursor = wall === undefined ? undefined : position[wall];
-        if (wall !== undefined && cursor !== undefined)
-          this.record({ wall, cursor, event: { kind: 'delete', id } }, position);
+        if (wall === undefined || cursor === undefined) return;
+        this.record({ wall, cursor, event: { kind: 'delete', id } }, position);
       },
       onReset: ({ reason, wall }, position) => {
         const cursor = wall === undefined ? undefined : position[wall];

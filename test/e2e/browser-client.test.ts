@@ -242,7 +242,7 @@ describe.skipIf(withoutChromium())('the client on a page of another site', () =>
   const page = (wallcast: string) => `<!doctype html><meta charset="utf-8"><title>elsewhere</title>
 <script type="module">
 import { WallcastClient } from '/wallcast-client.js';
-const client = new WallcastClient({ baseUrl: ${JSON.stringify(wallcast)}, timeoutMs: 2000 });
+const client = new WallcastClient({ baseUrl: ${JSON.stringify(wallcast)}, timeoutMs: 3000 });
 window.seen = { bodies: [], states: [] };
 client.subscribe('cors', {
   onMessage: (message) => window.seen.bodies.push(message.body),
