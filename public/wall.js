@@ -1,23 +1,24 @@
 // @ts-check
 /**
- * The live wall: goes live over EventSource from the last server-rendered
- * cursor, merges every message by id (never twice), removes deleted ones,
- * and shows the connection state. User text reaches the DOM only as the
- * server's escaped `html` fragment or through textContent.
+ * The live wall. The server rendered the newest messages and the cursor
+ * after them; from there this page goes live on the stream it shares with
+ * every other tab of this site (shared-stream.js), merges each message by
+ * id (timeline.js), and posts through the wallcast client (compose.js).
  */
+import { setUpCompose } from './compose.js';
+import { keepTimesFresh } from './relative-time.js';
+import { joinSharedStream } from './shared-stream.js';
+import { Timeline } from './timeline.js';
+import { WallcastClient } from './wallcast-client.js';
+
+/** @typedef {import('./shared-stream.js').TabState} TabState */
 
 const inbox = /** @type {HTMLElement} */ (document.getElementById('inbox'));
 const status = /** @type {HTMLElement} */ (document.getElementById('status'));
-const form = /** @type {HTMLFormElement} */ (document.getElementById('compose'));
-const formError = /** @type {HTMLElement} */ (document.getElementById('compose-error'));
-const textarea = /** @type {HTMLTextAreaElement} */ (form.elements.namedItem('body'));
+const jump = /** @type {HTMLButtonElement} */ (document.getElementById('new-messages'));
+const form = /** @type {HTMLFormElement | null} */ (document.getElementById('compose'));
 
-const wall = inbox.dataset.wall ?? 'main';
-/** The cursor of the newest event seen; where a new EventSource resumes. */
-let cursor = inbox.dataset.cursor ?? '';
-/** Backoff when the browser gives up on a stream (e.g. a 503); its own reconnects follow `retry:`. */
-let restartDelayMs = 1000;
-
+/** @type {Record<TabState, string>} */
 const STATE_TEXT = {
   connecting: 'Connecting…',
   live: 'Live',
@@ -25,100 +26,50 @@ const STATE_TEXT = {
   offline: 'Offline: new messages will appear when the connection is back.',
 };
 
-/** @param {keyof typeof STATE_TEXT} state */
-function showState(state) {
-  status.dataset.state = state;
-  status.textContent = STATE_TEXT[state];
-}
+/** @type {Record<string, string>} */
+const ROLE_TEXT = {
+  leader: 'This tab holds the live connection for every tab of this site.',
+  follower: 'Live through the connection another tab of this site holds.',
+  alone: 'This tab holds its own live connection.',
+};
 
-/** @param {{id: string, html: string}} message */
-function addMessage(message) {
-  if (document.getElementById(`m${message.id}`)) return;
-  const template = document.createElement('template');
-  template.innerHTML = message.html;
-  const element = template.content.firstElementChild;
-  if (!element || element.id !== `m${message.id}`) return;
-  const atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
-  inbox.append(element);
-  if (atBottom) element.scrollIntoView({ block: 'end' });
-}
+const client = new WallcastClient();
+const timeline = new Timeline(inbox, jump);
+timeline.open();
+keepTimesFresh(inbox);
 
-/** @param {string} id */
-function removeMessage(id) {
-  document.getElementById(`m${id}`)?.remove();
-}
-
-/** @param {MessageEvent} event */
-function remember(event) {
-  if (event.lastEventId) cursor = event.lastEventId;
-}
-
-function connect() {
-  showState('connecting');
-  const url = `/api/walls/${encodeURIComponent(wall)}/events?lastEventId=${encodeURIComponent(cursor)}`;
-  const source = new EventSource(url);
-  source.addEventListener('open', () => {
-    restartDelayMs = 1000;
-    showState('live');
-  });
-  source.addEventListener('message', (event) => {
-    remember(event);
-    addMessage(JSON.parse(event.data));
-  });
-  // The server could not resume our cursor: the newest messages follow and merge by id.
-  source.addEventListener('reset', remember);
-  source.addEventListener('delete', (event) => {
-    remember(event);
-    removeMessage(JSON.parse(event.data).id);
-  });
-  source.addEventListener('error', () => {
-    if (source.readyState === EventSource.CONNECTING) {
-      showState('reconnecting');
-      return;
-    }
-    // CLOSED: the browser will not retry (an error status); start over later.
-    showState('offline');
-    source.close();
-    setTimeout(connect, restartDelayMs);
-    restartDelayMs = Math.min(restartDelayMs * 2, 30_000);
-  });
-}
-
-form.addEventListener('submit', async (event) => {
-  event.preventDefault();
-  const data = new FormData(form);
-  formError.hidden = true;
-  try {
-    const response = await fetch(form.action, {
-      method: 'POST',
-      headers: {
-        'Content-Type': 'application/json',
-        Accept: 'application/json',
-        // One key per message: should this post be sent again, it is stored once.
-        'Idempotency-Key': String(data.get('idempotency_key') ?? crypto.randomUUID()),
-      },
-      body: JSON.stringify({ body: data.get('body'), author: data.get('author') }),
-    });
-    const answer = await response.json();
-    if (!response.ok) throw new Error(answer?.error?.message ?? `The post failed (${response.status}).`);
-    textarea.value = '';
-    const key = /** @type {HTMLInputElement} */ (form.elements.namedItem('idempotency_key'));
-    key.value = crypto.randomUUID();
-    // Live clients get it from the stream in order; show it now only when not live.
-    if (status.dataset.state !== 'live') addMessage(answer);
-  } catch (error) {
-    formError.textContent = error instanceof Error ? error.message : String(error);
-    formError.hidden = false;
-  }
+const stream = joinSharedStream({
+  client,
+  wall: inbox.dataset.wall ?? 'main',
+  cursor: inbox.dataset.cursor ?? '',
+  onEvent: (event) => {
+    if (event.kind === 'message') timeline.add(event.message);
+    else if (event.kind === 'delete') timeline.remove(event.id);
+    // A reset: the newest messages follow, and merge by id with what is shown.
+  },
+  onState: (state) => {
+    status.dataset.state = state;
+    status.textContent = STATE_TEXT[state];
+  },
+  onRole: (role) => {
+    status.dataset.role = role;
+    status.title = ROLE_TEXT[role] ?? '';
+  },
 });
-
-// Enter sends, Shift+Enter starts a new line (the no-JS form keeps plain newlines).
-textarea.addEventListener('keydown', (event) => {
-  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    form.requestSubmit();
-  }
+// Another tab takes the stream over when this one goes, or is frozen by the browser (a frozen
+// tab runs no script: it could not pass events on); back from the cache or thawed, it joins again.
+window.addEventListener('pagehide', () => stream.close());
+document.addEventListener('freeze', () => stream.close());
+window.addEventListener('pageshow', (event) => {
+  if (event.persisted) stream.rejoin();
 });
+document.addEventListener('resume', () => stream.rejoin());
 
-window.addEventListener('offline', () => showState('offline'));
-connect();
+if (form !== null) {
+  setUpCompose({
+    form,
+    client,
+    wall: inbox.dataset.wall ?? 'main',
+    onPosted: (message) => timeline.add(message, { own: true }),
+  });
+}

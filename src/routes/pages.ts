@@ -7,15 +7,31 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { AppDeps, AppEnv } from '../app-deps.js';
 import { ApiError } from '../errors.js';
 import { PAGE_BYTES } from '../http/request.js';
+import { BACK_TO_THE_WALL } from '../views/error-page.js';
 import { renderWallPage } from '../views/wall-page.js';
+import { wallPageOf } from '../views/wall-path.js';
 import { DEFAULT_WALL, parseWall } from '../wall.js';
 
 /** Tornado's `_xsrf` as `chat.js` reads it: letters and digits only. */
 const XSRF_VALUE = /^[A-Za-z0-9]{16,64}$/;
 
-const ASSET_TYPES: Record<string, string> = {
-  'wall.js': 'text/javascript; charset=utf-8',
-  'wall.css': 'text/css; charset=utf-8',
+const SCRIPT = 'text/javascript; charset=utf-8';
+
+/**
+ * The page's static files, by the name they are served at (`/static/{name}`),
+ * each read once at start. The client is the package's own `client/` module:
+ * the page runs the same code that other sites and Node programs import.
+ */
+const ASSETS: Record<string, { file: string; type: string }> = {
+  'wall.js': { file: 'public/wall.js', type: SCRIPT },
+  'compose.js': { file: 'public/compose.js', type: SCRIPT },
+  'relative-time.js': { file: 'public/relative-time.js', type: SCRIPT },
+  'shared-stream.js': { file: 'public/shared-stream.js', type: SCRIPT },
+  'timeline.js': { file: 'public/timeline.js', type: SCRIPT },
+  'wallcast-client.js': { file: 'client/wallcast-client.js', type: SCRIPT },
+  'wall.css': { file: 'public/wall.css', type: 'text/css; charset=utf-8' },
+  'favicon.svg': { file: 'public/favicon.svg', type: 'image/svg+xml' },
+  'favicon.ico': { file: 'public/favicon.ico', type: 'image/x-icon' },
 };
 
 /**
@@ -45,29 +61,57 @@ const pageHeaders = secureHeaders({
 export function pageRoutes(deps: AppDeps): Hono<AppEnv> {
   const { config, store } = deps;
   const assets = new Map(
-    Object.entries(ASSET_TYPES).map(([name, type]) => [
+    Object.entries(ASSETS).map(([name, { file, type }]) => [
       name,
-      { type, body: readFileSync(new URL(`../../public/${name}`, import.meta.url)) },
+      { type, body: readFileSync(new URL(`../../${file}`, import.meta.url)) },
     ]),
   );
+  const serve = (c: Context<AppEnv>, name: string) => {
+    const asset = assets.get(name);
+    if (asset === undefined) throw new ApiError('not_found', 'There is no such file.');
+    c.header('Content-Type', asset.type);
+    c.header('Cache-Control', 'public, max-age=300');
+    return c.body(new Uint8Array(asset.body));
+  };
 
   const page = async (c: Context<AppEnv>, wall: string) => {
     const recent = await store.read(wall, { limit: config.backlog, maxBytes: PAGE_BYTES });
     setXsrfCookie(c);
     c.header('Cache-Control', 'no-store');
-    return c.html(renderWallPage(wall, recent, config.maxBodyChars, randomUUID()));
+    return c.html(
+      renderWallPage(wall, recent, {
+        maxBodyChars: config.maxBodyChars,
+        postKey: randomUUID(),
+        postingNeedsToken: config.publishToken !== undefined,
+      }),
+    );
   };
 
-  return new Hono<AppEnv>()
-    .get('/', pageHeaders, (c) => page(c, DEFAULT_WALL))
-    .get('/w/:wall', pageHeaders, (c) => page(c, parseWall(c.req.param('wall'))))
-    .get('/static/:name', pageHeaders, (c) => {
-      const asset = assets.get(c.req.param('name'));
-      if (asset === undefined) throw new ApiError('not_found', 'There is no such file.');
-      c.header('Content-Type', asset.type);
-      c.header('Cache-Control', 'public, max-age=300');
-      return c.body(new Uint8Array(asset.body));
-    });
+  return (
+    new Hono<AppEnv>()
+      .get('/', pageHeaders, (c) => page(c, DEFAULT_WALL))
+      .get('/w/:wall', pageHeaders, (c) => page(c, parseWall(c.req.param('wall'))))
+      .get('/static/:name', pageHeaders, (c) => serve(c, c.req.param('name')))
+      // Browsers, feed readers and bookmarks ask for it without reading the page's <link rel="icon">.
+      .get('/favicon.ico', pageHeaders, (c) => serve(c, 'favicon.ico'))
+      .get(BACK_TO_THE_WALL, (c) => c.redirect(backToTheWall(c)))
+  );
+}
+
+/**
+ * The error page's "back to the wall" link: the wall of the page the error
+ * was shown at, which a no-JS post's error page (at the wall's API path)
+ * names in the Referer; `/` when there is none, or it is another site's.
+ */
+function backToTheWall(c: Context): string {
+  const referer = c.req.header('Referer');
+  if (referer === undefined) return '/';
+  try {
+    const from = new URL(referer);
+    return from.host === c.req.header('Host') ? wallPageOf(from.pathname) : '/';
+  } catch {
+    return '/';
+  }
 }
 
 function setXsrfCookie(c: Context): void {

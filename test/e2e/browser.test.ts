@@ -3,12 +3,13 @@
  * merge by id, reconnect without gaps, and the id-only head event that the
  * `eventsource` npm client ignores but browsers honour.
  */
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server.js';
+import { launchChromium } from '../support/browser.js';
 import { postJson } from '../support/http.js';
 import { startTestServer } from '../support/server.js';
-import { CHROMIUM, withoutChromium } from '../support/services.js';
+import { withoutChromium } from '../support/services.js';
 
 describe.skipIf(withoutChromium())('the page in Chromium', () => {
   let server: RunningServer;
@@ -17,10 +18,7 @@ describe.skipIf(withoutChromium())('the page in Chromium', () => {
 
   beforeAll(async () => {
     server = await startTestServer({ WALLCAST_HEARTBEAT_MS: '1000', WALLCAST_ADMIN_TOKEN: 'admin-token-1' });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();

@@ -62,10 +62,99 @@ describe('server-rendered pages', () => {
     expect(await res.text()).toContain('A wall name is');
   });
 
-  it('serves the page script as a JavaScript module', async () => {
-    const res = await fetch(`${base}/static/wall.js`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/^text\/javascript/);
-    expect(await res.text()).toContain('new EventSource(');
+  it('serves the page script and every module it imports as JavaScript, the client among them', async () => {
+    const page = await (await fetch(`${base}/w/modules`)).text();
+    const scripts = [...page.matchAll(/(?:src|href)="(\/static\/[a-z-]+\.js)"/g)].map((m) => m[1] as string);
+    expect(scripts).toContain('/static/wall.js');
+    expect(scripts).toContain('/static/wallcast-client.js');
+    for (const path of new Set(scripts)) {
+      const res = await fetch(`${base}${path}`);
+      expect(res.status, path).toBe(200);
+      expect(res.headers.get('content-type'), path).toMatch(/^text\/javascript/);
+      const imports = [...(await res.text()).matchAll(/^import .* from '\.\/([a-z-]+\.js)';$/gm)].map(
+        (m) => `/static/${m[1]}`,
+      );
+      for (const imported of imports) expect(scripts, `${path} imports ${imported}`).toContain(imported);
+    }
+    expect(await (await fetch(`${base}/static/wallcast-client.js`)).text()).toContain('new this.#EventSource(');
+  });
+
+  it('runs only its own script and style: no inline script or style on the page', async () => {
+    const res = await fetch(`${base}/w/csp`);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/script-src 'self'(;|$)/);
+    expect(csp).toMatch(/style-src 'self'(;|$)/);
+    const html = await res.text();
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+  });
+
+  it('has a favicon: an SVG the page links to, and /favicon.ico for whoever asks without reading the page', async () => {
+    const html = await (await fetch(`${base}/`)).text();
+    expect(html).toContain('<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">');
+    const svg = await fetch(`${base}/static/favicon.svg`);
+    expect(svg.status).toBe(200);
+    expect(svg.headers.get('content-type')).toBe('image/svg+xml');
+    const ico = await fetch(`${base}/favicon.ico`);
+    expect(ico.status).toBe(200);
+    expect(ico.headers.get('content-type')).toBe('image/x-icon');
+    // An ICO file: reserved 0, type 1 (icon), then the number of images.
+    expect([...new Uint8Array(await ico.arrayBuffer()).slice(0, 4)]).toEqual([0, 0, 1, 0]);
+  });
+
+  it('renders each message with its time, an empty wall with its empty state, and no maxlength on the body', async () => {
+    const posted = await postJson(base, '/api/walls/timed/messages', { body: 'with a time' });
+    const html = await (await fetch(`${base}/w/timed`)).text();
+    expect(html).toContain(
+      `<time datetime="${posted.json.createdAt}" title="${posted.json.createdAt.slice(0, 10)} ${posted.json.createdAt.slice(11, 16)} UTC">`,
+    );
+    expect(html).toContain(`${posted.json.html.slice(0, -'</div>'.length)}<time `);
+    const empty = await (await fetch(`${base}/w/nothing-yet`)).text();
+    expect(empty).toContain('<p class="empty-state">No messages yet.');
+    expect(empty).not.toContain('class="message"');
+    expect(empty).toMatch(/<textarea[^>]*name="body"/);
+    expect(empty).not.toMatch(/<textarea[^>]*maxlength/);
+    expect(empty).toContain('data-max-body-chars="2000"');
+  });
+
+  it('sends the no-JS error page back to the wall it came from, through the Referer when it has no other clue', async () => {
+    const failed = await fetch(`${base}/api/walls/back-here/messages`, {
+      method: 'POST',
+      headers: { Accept: 'text/html', Origin: base },
+      body: new URLSearchParams({ body: 'x'.repeat(2001), next: '/w/back-here' }),
+    });
+    expect(failed.status).toBe(400);
+    const link = /<a id="back" href="([^"]+)"/.exec(await failed.text())?.[1] as string;
+    const back = await fetch(new URL(link, failed.url), {
+      headers: { Referer: `${base}/api/walls/back-here/messages` },
+      redirect: 'manual',
+    });
+    expect(back.headers.get('location')).toBe('/w/back-here');
+    const cases: [string | undefined, string][] = [
+      [`${base}/api/messages`, '/'],
+      [`${base}/w/other`, '/w/other'],
+      [`${base}/w/NOT_VALID`, '/'],
+      ['https://elsewhere.example/w/other', '/'],
+      [undefined, '/'],
+    ];
+    for (const [referer, location] of cases) {
+      const res = await fetch(`${base}/back`, { headers: referer ? { Referer: referer } : {}, redirect: 'manual' });
+      expect(res.headers.get('location'), referer).toBe(location);
+    }
+  });
+});
+
+describe('the page of a server that needs a publish token', () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startTestServer({ WALLCAST_PUBLISH_TOKEN: 'publish-token-1' });
+  });
+  afterAll(() => server.close());
+
+  it('says that posting needs the token instead of offering a form that would fail', async () => {
+    const html = await (await fetch(`${server.url}/w/closed`)).text();
+    expect(html).toContain('Posting on this wall needs a publish token');
+    expect(html).not.toContain('<form');
+    expect(html).toContain('data-cursor=');
   });
 });

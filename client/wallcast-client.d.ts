@@ -1,0 +1,259 @@
+/** A new Idempotency-Key (a UUID); `crypto.randomUUID` exists only on https and localhost pages. */
+export function newIdempotencyKey(): string;
+/**
+ * Code points, as the server counts a body's length (after trimming), not
+ * UTF-16 units as `maxlength` and `String.length` do: an emoji is one.
+ * @param {string} text
+ */
+export function countCodePoints(text: string): number;
+/**
+ * A failure a person can act on: `message` says what happened in words,
+ * `code` is the server's (`rate_limited`, `unavailable`, …) or the client's
+ * own: `network` (no answer at all), `timeout`, `aborted`.
+ */
+export class WallcastError extends Error {
+    /**
+     * @param {string} message
+     * @param {{code: string, status?: number, retryAfterSeconds?: number, idempotencyKey?: string}} details
+     */
+    constructor(message: string, details: {
+        code: string;
+        status?: number;
+        retryAfterSeconds?: number;
+        idempotencyKey?: string;
+    });
+    /** @type {string} */
+    code: string;
+    /** The HTTP status; 0 when there was no answer. @type {number} */
+    status: number;
+    /** The server's `Retry-After`, in seconds. @type {number | undefined} */
+    retryAfterSeconds: number | undefined;
+    /** The key the post was sent with: post again with it to have the message stored once. @type {string | undefined} */
+    idempotencyKey: string | undefined;
+}
+export class WallcastClient {
+    /** @param {ClientOptions} [options] */
+    constructor(options?: ClientOptions);
+    /**
+     * Follows `walls` (one name or up to 32) on one stream until `close()`.
+     * @param {string | readonly string[]} walls
+     * @param {StreamHandlers} handlers
+     * @param {SubscribeOptions} [options]
+     * @returns {Subscription}
+     */
+    subscribe(walls: string | readonly string[], handlers: StreamHandlers, options?: SubscribeOptions): Subscription;
+    /**
+     * Posts a message. Retries what may be retried (no answer, 502/503/504)
+     * with the same Idempotency-Key until `timeoutMs`, so it is stored once.
+     * @param {string} wall
+     * @param {{body: string, author?: string}} draft
+     * @param {PostOptions} [options]
+     * @returns {Promise<Posted>}
+     * @throws {WallcastError} with `idempotencyKey`, to post the same message again
+     */
+    post(wall: string, draft: {
+        body: string;
+        author?: string;
+    }, options?: PostOptions): Promise<Posted>;
+    /**
+     * A page of a wall's history: the newest `limit`, or the first `limit` after `after`.
+     * @param {string} wall
+     * @param {{after?: string, limit?: number, signal?: AbortSignal}} [options]
+     * @returns {Promise<HistoryPage>}
+     */
+    history(wall: string, options?: {
+        after?: string;
+        limit?: number;
+        signal?: AbortSignal;
+    }): Promise<HistoryPage>;
+    /**
+     * One message, or undefined when there is none with this id (never posted, or deleted).
+     * @param {string} wall
+     * @param {string} id
+     * @returns {Promise<Message | undefined>}
+     */
+    message(wall: string, id: string): Promise<Message | undefined>;
+    #private;
+}
+/**
+ * One stream of one or several walls. Its position moves with every event
+ * (the event's id), so reopening it (`update`, or after the browser gave up
+ * on the connection) resumes every wall exactly.
+ */
+export class Subscription {
+    /**
+     * @param {string} endpoint `…/api/events`
+     * @param {EventSourceConstructor} EventSourceImpl
+     * @param {string[]} walls
+     * @param {StreamHandlers} handlers
+     * @param {SubscribeOptions} options
+     */
+    constructor(endpoint: string, EventSourceImpl: EventSourceConstructor, walls: string[], handlers: StreamHandlers, options: SubscribeOptions);
+    /** The walls this subscription follows, in the stream's order. */
+    get walls(): string[];
+    /** The walls of the stream that is open now: all of `walls` once an `update` has gone live. */
+    get liveWalls(): string[];
+    /** The cursor reached in each wall: give it to `subscribe` later to resume exactly. */
+    get position(): Readonly<Record<string, string>>;
+    get state(): StreamState;
+    /**
+     * Follows another set of walls on a new stream that resumes the walls it
+     * kept from where they were, and new ones from `position` (or their
+     * newest messages). Nothing is missed or sent twice in between; the
+     * state stays `live` while the new stream opens, since every wall it kept
+     * resumes where it was.
+     * @param {string | readonly string[]} walls
+     * @param {Record<string, string>} [position] cursors for walls new to the subscription
+     */
+    update(walls: string | readonly string[], position?: Record<string, string>): void;
+    /** Ends the stream for good. */
+    close(): void;
+    #private;
+}
+/**
+ * A posted message, as the server sends it.
+ */
+export type Message = {
+    /**
+     * a nanoid, unique for ever
+     */
+    id: string;
+    wall: string;
+    /**
+     * its position in its wall
+     */
+    cursor: string;
+    /**
+     * `""` when anonymous
+     */
+    author: string;
+    body: string;
+    /**
+     * the server's escaped fragment, `<div class="message" id="m{id}">`
+     */
+    html: string;
+    /**
+     * ISO 8601, UTC
+     */
+    createdAt: string;
+};
+/**
+ * Where a stream stands: the cursor reached in each wall.
+ */
+export type Position = Readonly<Record<string, string>>;
+/**
+ * `connecting`: the first connection is being made; `live`: events arrive as
+ * they are posted; `reconnecting`: the connection dropped and is being made
+ * again (what was missed follows).
+ */
+export type StreamState = "connecting" | "live" | "reconnecting";
+/**
+ * What a subscription calls. Each message reaches `onMessage` once per
+ * subscription, even when a reset or a resume sends it again.
+ */
+export type StreamHandlers = {
+    onMessage?: ((message: Message, position: Position) => void) | undefined;
+    /**
+     * a moderator deleted message `id`
+     */
+    onDelete?: ((deleted: {
+        id: string;
+        wall: string | undefined;
+    }, position: Position) => void) | undefined;
+    /**
+     * the wall's position could not be resumed (`trimmed`, `unknown`, `epoch`, `malformed`): its newest messages follow
+     */
+    onReset?: ((reset: {
+        reason: string;
+        wall: string | undefined;
+    }, position: Position) => void) | undefined;
+    onState?: ((state: StreamState) => void) | undefined;
+};
+export type SubscribeOptions = {
+    /**
+     * the cursor to resume each wall from (a message's `cursor`, a page's `data-cursor`); a wall without one starts with its newest `backlog` messages
+     */
+    position?: Record<string, string> | undefined;
+    /**
+     * messages a wall without a position starts with (server default 50; 0: live only)
+     */
+    backlog?: number | undefined;
+};
+/**
+ * The smallest EventSource this client needs: the browser's, or the
+ * `eventsource` npm package's in Node.
+ */
+export type EventSourceLike = {
+    /**
+     * 0 connecting, 1 open, 2 closed
+     */
+    readyState: number;
+    close: () => void;
+    addEventListener: (type: string, listener: (event: MessageEvent) => void) => void;
+};
+export type EventSourceConstructor = new (url: string) => EventSourceLike;
+export type ClientOptions = {
+    /**
+     * the server, e.g. `https://wall.example`; default: the page's own origin
+     */
+    baseUrl?: string | undefined;
+    /**
+     * the publish token, sent as `Authorization: Bearer …` with posts
+     */
+    token?: string | undefined;
+    /**
+     * default: `globalThis.fetch`
+     */
+    fetch?: typeof fetch | undefined;
+    /**
+     * default: `globalThis.EventSource` (in Node, pass the `eventsource` package's)
+     */
+    EventSource?: EventSourceConstructor | undefined;
+    /**
+     * how long a post (all its retries) or a read may take; default 10 000
+     */
+    timeoutMs?: number | undefined;
+};
+export type PostOptions = {
+    /**
+     * default: a new random key. Pass the same key to post the same message again (after a failure) and have it stored once.
+     */
+    idempotencyKey?: string | undefined;
+    /**
+     * the client's `timeoutMs` unless given
+     */
+    timeoutMs?: number | undefined;
+    signal?: AbortSignal | undefined;
+    /**
+     * called before each retry, e.g. to say "retrying…"
+     */
+    onRetry?: ((retry: {
+        attempt: number;
+        delayMs: number;
+        error: WallcastError;
+    }) => void) | undefined;
+};
+export type Posted = {
+    /**
+     * the stored message (the first one, when the key was seen before)
+     */
+    message: Message;
+    /**
+     * the server had stored this post already (`Idempotent-Replayed`)
+     */
+    replayed: boolean;
+};
+export type HistoryPage = {
+    /**
+     * oldest first
+     */
+    messages: Message[];
+    /**
+     * where to continue from
+     */
+    cursor: string;
+    /**
+     * `after` could not be resumed: these are the newest
+     */
+    reset: boolean;
+};

@@ -1,0 +1,128 @@
+/**
+ * Chromium for the page's tests: Debian's binary driven by playwright-core,
+ * and the few questions every browser test asks of a tab (is it live, which
+ * messages does it show, did any request fail).
+ */
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { CHROMIUM } from './services.js';
+
+/** Headless, no sandbox (containers), nothing the browser would fetch for itself. */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--no-first-run',
+  '--disable-background-networking',
+];
+
+/** How long a tab may take to load and go live on a loaded 2-core machine. */
+export const LIVE_MS = 5000;
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+}
+
+/** A tab and what went wrong in it: failed requests, HTTP errors, script errors and dialogs. */
+export interface Tab {
+  page: Page;
+  failures: string[];
+  dialogs: string[];
+}
+
+/** Opens `url` in a new tab of `context`, recording every failure from the first request on. */
+export async function openTab(context: BrowserContext, url: string, waitLive = true): Promise<Tab> {
+  const page = await context.newPage();
+  const tab: Tab = { page, failures: [], dialogs: [] };
+  page.on('requestfailed', (request) => {
+    // A stream the page closes on purpose (a reopen, the tab closing) is not a failure.
+    if (request.resourceType() === 'eventsource') return;
+    tab.failures.push(`${request.method()} ${request.url()}: ${request.failure()?.errorText}`);
+  });
+  page.on('response', (response) => {
+    if (response.status() >= 400) tab.failures.push(`${response.status()} ${response.url()}`);
+  });
+  page.on('pageerror', (error) => tab.failures.push(`script error: ${error.message}`));
+  page.on('dialog', (dialog) => {
+    tab.dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  await page.goto(url, { timeout: LIVE_MS });
+  if (waitLive) await live(page);
+  return tab;
+}
+
+export async function live(page: Page, ms = LIVE_MS): Promise<void> {
+  await page.waitForSelector('[role="status"][data-state="live"]', { timeout: ms });
+}
+
+/** The element ids of the messages a tab shows, in order. */
+export function shownIds(page: Page): Promise<string[]> {
+  return page.$$eval('#inbox .message', (elements) => elements.map((element) => element.id));
+}
+
+/** Waits until the tab shows message `id`. */
+export async function shows(page: Page, id: string, ms = LIVE_MS): Promise<void> {
+  await page.waitForSelector(`#m${id}`, { timeout: ms, state: 'attached' });
+}
+
+/** Types `text` into the compose box and sends it with Enter, as a person would. */
+export async function typeAndSend(page: Page, text: string): Promise<void> {
+  await page.fill('textarea[name="body"]', text);
+  await page.press('textarea[name="body"]', 'Enter');
+}
+
+/**
+ * Sends `text` as a person would (typed, then Enter) and measures, in the
+ * page, the time from the key press to the message on screen: the test
+ * driver's own round trips are not the page's latency.
+ */
+export async function postAndTime(page: Page, text: string, ms = LIVE_MS): Promise<number> {
+  await page.fill('textarea[name="body"]', text);
+  await page.evaluate((wanted) => {
+    const w = window as unknown as { postTiming?: Promise<number> };
+    w.postTiming = new Promise((resolve) => {
+      const textarea = document.querySelector('textarea[name="body"]') as HTMLTextAreaElement;
+      textarea.addEventListener(
+        'keydown',
+        () => {
+          const pressed = performance.now();
+          const shown = () =>
+            [...document.querySelectorAll('#inbox .message .body')].some((b) => b.textContent === wanted);
+          const observer = new MutationObserver(() => {
+            if (!shown()) return;
+            observer.disconnect();
+            resolve(performance.now() - pressed);
+          });
+          observer.observe(document.getElementById('inbox') as HTMLElement, { childList: true, subtree: true });
+        },
+        { capture: true, once: true },
+      );
+    });
+  }, text);
+  await page.press('textarea[name="body"]', 'Enter');
+  const handle = await page.waitForFunction(
+    () => (window as unknown as { postTiming: Promise<number> }).postTiming,
+    null,
+    {
+      timeout: ms,
+    },
+  );
+  return Math.round((await handle.jsonValue()) as number);
+}
+
+/** Waits until a message whose body is exactly `text` is in the tab; its element id. */
+export async function waitForBody(page: Page, text: string, ms = LIVE_MS): Promise<string> {
+  const handle = await page.waitForFunction(
+    (wanted) =>
+      [...document.querySelectorAll('#inbox .message')].find((m) => m.querySelector('.body')?.textContent === wanted)
+        ?.id,
+    text,
+    { timeout: ms },
+  );
+  return (await handle.jsonValue()) as string;
+}
+
+/** The bodies a tab shows, in order. */
+export function shownBodies(page: Page): Promise<string[]> {
+  return page.$$eval('#inbox .message .body', (elements) => elements.map((element) => element.textContent ?? ''));
+}
