@@ -21,6 +21,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 COPY public ./public
+COPY client ./client
 COPY docs ./docs
 RUN mkdir -p /data && chown node:node /data
 USER node

@@ -110,5 +110,5 @@ const CODE_OF_STATUS: Partial<Record<number, ErrorCode>> = {
 function respondWithError(c: Context, error: ApiError): Response {
   for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
   const status = error.status as 400;
-  return prefersHtml(c) ? c.html(renderErrorPage(error), status) : c.json(errorBody(error), status);
+  return prefersHtml(c) ? c.html(renderErrorPage(error, c.req.path), status) : c.json(errorBody(error), status);
 }

@@ -124,12 +124,8 @@ describe('server-rendered pages', () => {
       body: new URLSearchParams({ body: 'x'.repeat(2001), next: '/w/back-here' }),
     });
     expect(failed.status).toBe(400);
-    const link = /<a id="back" href="([^"]+)"/.exec(await failed.text())?.[1] as string;
-    const back = await fetch(new URL(link, failed.url), {
-      headers: { Referer: `${base}/api/walls/back-here/messages` },
-      redirect: 'manual',
-    });
-    expect(back.headers.get('location')).toBe('/w/back-here');
+    // The failed request's own path names its wall.
+    expect(/<a id="back" href="([^"]+)"/.exec(await failed.text())?.[1]).toBe('/w/back-here');
     const cases: [string | undefined, string][] = [
       [`${base}/api/messages`, '/'],
       [`${base}/w/other`, '/w/other'],
