@@ -18,8 +18,9 @@ const CHROMIUM_ARGS = [
 /** How long a tab may take to load and go live on a loaded 2-core machine. */
 export const LIVE_MS = 5000;
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+/** `extraArgs`: e.g. `--ignore-certificate-errors` for a test's self-signed certificate. */
+export function launchChromium(extraArgs: string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs] });
 }
 
 /** A tab and what went wrong in it: failed requests, HTTP errors, script errors and dialogs. */
