@@ -2,10 +2,18 @@
  * Local fan-out: the open event streams of each wall, fed from the store's
  * live feed. An event is encoded once and the same bytes go to every stream.
  *
- * Hot path: `publish` only queues; one `setImmediate` flush per tick joins
- * everything queued for a wall into one Buffer and hands it to each of the
- * wall's subscribers, which write it straight to their socket: a burst of
- * posts costs one write per client per tick instead of one per event.
+ * Hot path: `publish` only appends to the wall's log; a `setImmediate` flush
+ * then passes over the wall's subscribers and writes each of them, in one
+ * Buffer, every event it has not had yet, straight to its socket.
+ *
+ * A pass writes at most WRITES_PER_TURN sockets per event-loop turn and
+ * goes on in the next one, so a wall of 10,000 streams never holds the loop
+ * for the whole fan-out: posts are read and stored in between. Whatever is
+ * posted while a pass runs reaches the streams the pass has not reached yet
+ * in the same write (a burst costs one write per client per pass instead of
+ * one per event), and the ones it already passed in the next pass. Each
+ * subscriber counts what it was sent (`delivered`, a sequence number of the
+ * wall's log), so no event is written twice or skipped, whatever the passes.
  *
  * Why the socket and not `ServerResponse.write`: the stream is sent without
  * chunked encoding (see `writeStreamHead`), so the body bytes on the socket
@@ -33,11 +41,35 @@ export interface HubOptions {
 /** The heartbeat sweep runs this many times per heartbeat interval. */
 const SWEEPS_PER_HEARTBEAT = 4;
 
+/**
+ * Socket writes per event-loop turn, over all walls. 250 writes are a few
+ * milliseconds of syscalls: short enough that posts and new streams are
+ * served between them, long enough that the turns themselves cost nothing.
+ */
+export const WRITES_PER_TURN = 250;
+
+/** Subscribers a pass looks at per turn, written or not (those already up to date cost a comparison). */
+const VISITS_PER_TURN = WRITES_PER_TURN * 16;
+
 interface WallFanout {
   readonly wall: string;
   readonly subscribers: Set<Subscriber>;
-  /** Events published since the last flush, in cursor order. */
-  queue: WallEvent[];
+  /** Recent events in cursor order: `log[0]` has sequence number `base`. */
+  log: WallEvent[];
+  base: number;
+  /** Events published to this wall so far: the sequence number of the next one. */
+  published: number;
+  /** The pass under way (a Set iterator also visits subscribers added meanwhile, and skips removed ones). */
+  pass: Iterator<Subscriber> | undefined;
+  /** `published` when the pass under way started: it writes every subscriber up to there at least. */
+  passStart: number;
+  /** The first event of the pass under way (its lag is sampled when the pass ends). */
+  passFrom: number;
+  /** Whether the wall is in the hub's dirty list. */
+  dirty: boolean;
+  /** The events from a sequence number to `published`, with their frames joined, shared by the subscribers that need the same range. */
+  tails: Map<number, { events: WallEvent[]; frame: Buffer }>;
+  tailsEnd: number;
 }
 
 export interface HubStats {
@@ -48,7 +80,8 @@ export interface HubStats {
 
 export class Hub {
   readonly #walls = new Map<string, WallFanout>();
-  readonly #dirty: WallFanout[] = [];
+  /** Walls with a pass under way or about to start, taken in turn. */
+  #dirty: WallFanout[] = [];
   #flushScheduled = false;
   /** Open streams in all walls: kept, not summed, for an O(1) subscriber cap. */
   #size = 0;
@@ -102,11 +135,9 @@ export class Hub {
     const out = new StreamOut(res, socket, this.options.slowClientBytes);
     out.subscribers = walls.map((wall) => {
       const subscriber = new Subscriber(wall, out, this.#subscriberOptions, format);
-      let fanout = this.#walls.get(wall);
-      if (fanout === undefined) {
-        fanout = { wall, subscribers: new Set(), queue: [] };
-        this.#walls.set(wall, fanout);
-      }
+      const fanout = this.#fanout(wall);
+      // Live from here: what the wall published before is the replay's to send.
+      subscriber.delivered = fanout.published;
       fanout.subscribers.add(subscriber);
       return subscriber;
     });
@@ -151,16 +182,44 @@ export class Hub {
     subscriber.goLive();
   }
 
-  /** The store's live feed: queue now, write once per tick. */
+  /** The store's live feed: logged now, written by the passes. */
   publish(wall: string, event: WallEvent): void {
     const fanout = this.#walls.get(wall);
     if (fanout === undefined) return;
-    if (fanout.queue.length === 0) this.#dirty.push(fanout);
-    fanout.queue.push(event);
-    if (!this.#flushScheduled) {
-      this.#flushScheduled = true;
-      setImmediate(this.#flush);
+    fanout.log.push(event);
+    fanout.published++;
+    if (!fanout.dirty) {
+      fanout.dirty = true;
+      this.#dirty.push(fanout);
     }
+    this.#scheduleFlush();
+  }
+
+  #fanout(wall: string): WallFanout {
+    let fanout = this.#walls.get(wall);
+    if (fanout === undefined) {
+      fanout = {
+        wall,
+        subscribers: new Set(),
+        log: [],
+        base: 0,
+        published: 0,
+        pass: undefined,
+        passStart: 0,
+        passFrom: 0,
+        dirty: false,
+        tails: new Map(),
+        tailsEnd: 0,
+      };
+      this.#walls.set(wall, fanout);
+    }
+    return fanout;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(this.#flush);
   }
 
   /** Disconnects a stream now (the client will reconnect and replay). */
@@ -187,22 +246,94 @@ export class Hub {
     }
   }
 
+  /**
+   * One turn of the passes: walls in turn, each until its pass ends or the
+   * turn's budget is spent; a wall whose pass goes on waits behind the
+   * others for the next turn.
+   */
   readonly #flush = (): void => {
     this.#flushScheduled = false;
     const now = Date.now();
-    for (const fanout of this.#dirty) {
-      const events = fanout.queue;
-      fanout.queue = [];
-      const frame = joinFrames(events);
-      for (const subscriber of fanout.subscribers) this.#deliveries += subscriber.offer(events, frame, now);
-      const first = events[0];
+    const budget = { writes: WRITES_PER_TURN, visits: VISITS_PER_TURN };
+    const walls = this.#dirty;
+    this.#dirty = [];
+    let index = 0;
+    for (; index < walls.length && budget.writes > 0 && budget.visits > 0; index++) {
+      const fanout = walls[index] as WallFanout;
+      if (this.#advance(fanout, budget, now)) this.#dirty.push(fanout);
+      else this.#settleWall(fanout);
+    }
+    // Not reached this turn: first in line for the next, before those that just had theirs.
+    if (index < walls.length) this.#dirty.unshift(...walls.slice(index));
+    if (this.#dirty.length > 0) this.#scheduleFlush();
+  };
+
+  /** Runs a wall's passes within `budget`; true while there is more to write. */
+  #advance(fanout: WallFanout, budget: { writes: number; visits: number }, now: number): boolean {
+    for (;;) {
+      if (fanout.pass === undefined) {
+        if (fanout.passStart === fanout.published && fanout.log.length === 0) return false;
+        if (fanout.passStart === fanout.published) {
+          // Every subscriber has the whole log now.
+          fanout.base += fanout.log.length;
+          fanout.log = [];
+          fanout.tails.clear();
+          return false;
+        }
+        // Everyone has had at least what the last pass started from: older events are not needed.
+        this.#trimLog(fanout, fanout.passStart);
+        fanout.passFrom = fanout.passStart;
+        fanout.passStart = fanout.published;
+        fanout.pass = fanout.subscribers.values();
+      }
+      while (budget.writes > 0 && budget.visits > 0) {
+        const next = fanout.pass.next();
+        if (next.done === true) break;
+        budget.visits--;
+        const subscriber = next.value;
+        if (subscriber.delivered >= fanout.published) continue;
+        const { events, frame } = this.#tail(fanout, subscriber.delivered);
+        subscriber.delivered = fanout.published;
+        this.#deliveries += subscriber.offer(events, frame, now);
+        budget.writes--;
+      }
+      if (budget.writes <= 0 || budget.visits <= 0) return true;
+      // The pass reached every subscriber.
+      fanout.pass = undefined;
+      const first = fanout.log[fanout.passFrom - fanout.base];
       if (this.options.observeLag !== undefined && first?.type === 'message') {
         this.options.observeLag(now - Date.parse(first.message.createdAt));
       }
-      if (fanout.subscribers.size === 0) this.#walls.delete(fanout.wall);
     }
-    this.#dirty.length = 0;
-  };
+  }
+
+  /** The events from sequence `from` to the newest, and their frames joined: once per range and pass. */
+  #tail(fanout: WallFanout, from: number): { events: WallEvent[]; frame: Buffer } {
+    if (fanout.tailsEnd !== fanout.published) {
+      fanout.tails.clear();
+      fanout.tailsEnd = fanout.published;
+    }
+    let tail = fanout.tails.get(from);
+    if (tail === undefined) {
+      const events = fanout.log.slice(from - fanout.base);
+      tail = { events, frame: joinFrames(events) };
+      fanout.tails.set(from, tail);
+    }
+    return tail;
+  }
+
+  #trimLog(fanout: WallFanout, keepFrom: number): void {
+    const drop = keepFrom - fanout.base;
+    if (drop <= 0) return;
+    fanout.log = fanout.log.slice(drop);
+    fanout.base = keepFrom;
+  }
+
+  /** A wall whose passes are done: out of the dirty list, and gone when nobody follows it. */
+  #settleWall(fanout: WallFanout): void {
+    fanout.dirty = false;
+    if (fanout.subscribers.size === 0 && this.#walls.get(fanout.wall) === fanout) this.#walls.delete(fanout.wall);
+  }
 
   #evict(subscriber: Subscriber): void {
     if (subscriber.closed) return;
@@ -228,7 +359,7 @@ export class Hub {
       const fanout = this.#walls.get(subscriber.wall);
       if (fanout === undefined) continue;
       fanout.subscribers.delete(subscriber);
-      if (fanout.subscribers.size === 0 && fanout.queue.length === 0) this.#walls.delete(subscriber.wall);
+      if (fanout.subscribers.size === 0 && !fanout.dirty) this.#walls.delete(subscriber.wall);
     }
     if (removed) this.#size--;
   }

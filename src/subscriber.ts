@@ -78,6 +78,12 @@ export interface SubscriberOptions {
 }
 
 export class Subscriber {
+  /**
+   * The hub's count of its wall's live events this subscriber was offered
+   * (a sequence number of the wall's log): the next pass offers it the ones
+   * after. Only the hub reads and sets it.
+   */
+  delivered = 0;
   #state: SubscriberState = 'replaying';
   /** Where the replay reached: its last event's cursor, or where it started. */
   #cursor: string | undefined;
