@@ -122,18 +122,34 @@ export function writeStreamHead(res: StreamResponse, retryMs: number, headers?: 
   const socket = res.socket;
   if (socket === null || socket.destroyed) return undefined;
   res.useChunkedEncodingByDefault = false;
-  if (headers !== undefined) {
-    for (const [name, value] of headers) if (name !== 'set-cookie') res.setHeader(name, value);
-    const cookies = headers.getSetCookie();
-    if (cookies.length > 0) res.setHeader('Set-Cookie', cookies);
-  }
-  res.writeHead(200, SSE_HEADERS);
+  // One writeHead with a flat list, and no setHeader before it: the response
+  // then keeps no header map of its own for the life of the stream.
+  res.writeHead(200, headList(headers));
   socket.cork();
   res.flushHeaders();
   socket.write(encodeRetry(retryMs));
   socket.uncork();
   return socket;
 }
+
+const SSE_HEAD_LIST: readonly string[] = Object.entries(SSE_HEADERS).flat();
+
+/** The stream's head as [name, value, …]: the middleware's headers (each Set-Cookie its own), then the stream's. */
+function headList(headers: Headers | undefined): string[] {
+  const list: string[] = [];
+  if (headers !== undefined) {
+    for (const [name, value] of headers) {
+      if (name !== 'set-cookie' && !(name in SSE_HEADERS_LOWER)) list.push(name, value);
+    }
+    for (const cookie of headers.getSetCookie()) list.push('Set-Cookie', cookie);
+  }
+  list.push(...SSE_HEAD_LIST);
+  return list;
+}
+
+const SSE_HEADERS_LOWER: Readonly<Record<string, true>> = Object.fromEntries(
+  Object.keys(SSE_HEADERS).map((name) => [name.toLowerCase(), true]),
+);
 
 function writeHttp2StreamHead(res: Http2ServerResponse, retryMs: number, headers?: Headers): Duplex | undefined {
   const stream = res.stream;
