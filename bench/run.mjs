@@ -8,7 +8,7 @@
 //   node bench/run.mjs --full          # + the largest wall (19,000 streams) and the Node peers' bursts at 2,000
 //   node bench/run.mjs --quick         # a smoke run at small scales, writes nothing
 //   node bench/run.mjs --only wallcast,nchan   # just those parts, writes nothing; keys: wallcast nchan
-//       raw better-sse hono sqlite redis wallcast-largest nchan-largest (with --full) replay throughput
+//       raw better-sse hono sqlite redis wallcast-largest nchan-largest (with --full) replay heap throughput
 import { execFileSync, fork, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -52,6 +52,8 @@ const PEER_BURST_SCALES = full ? [2000, 500] : [500];
 const FULL_SCALE = 19_000;
 /** The scale the idle-memory targets are set at. */
 const MEMORY_SCALE = quick ? 1000 : 10_000;
+/** Streams of the heap-snapshot breakdown (enough that per-stream bytes stand out of the fixed ones). */
+const HEAP_STREAMS = quick ? 500 : 2000;
 const REPLAY_SUBSCRIBERS = quick ? 1000 : 10_000;
 
 /** --quick: fewer posts per burst for every server alike, so that the slow peers keep the smoke run short. */
@@ -109,6 +111,7 @@ const RUN_ID = `${process.pid}-${Date.now()}`;
  * @property {string} pattern regex source: the seq and sent-µs groups of one event
  * @property {(agent: http.Agent, body: string) => Promise<Reply>} post
  * @property {() => Promise<void>} stop
+ * @property {() => Promise<number>} [writes] wallcast's live writes so far (its /metrics), to count events per write
  *
  * @typedef {object} Stats what loadgen.mjs counts over one scenario
  * @property {number} sockets
@@ -123,7 +126,7 @@ const RUN_ID = `${process.pid}-${Date.now()}`;
  * @property {number} max µs
  *
  * @typedef {Stats & { posts: number, cpuPerDelivery: number, userPerDelivery: number, sysPerDelivery: number, clientCores: number }} Steady
- * @typedef {Stats & { seconds: number, deliveriesPerSecond: number, cpuPerDelivery: number }} Burst
+ * @typedef {Stats & { seconds: number, deliveriesPerSecond: number, cpuPerDelivery: number, writesPerDelivery?: number }} Burst
  * @typedef {{ open: number, bytesPerStream: number, rss: number }} Idle
  * @typedef {{ name: string, idle: Record<number, Idle>, steady: Record<number, Steady>, burst: Record<number, Burst>, error?: string }} Ladder
  * @typedef {{ kind: 'idle' | 'steady' | 'burst', n: number }} Step
@@ -299,6 +302,10 @@ async function startWallcast(store = 'memory') {
     pattern: '"body":"(\\d+):(\\d+)"',
     post: (agent, body) =>
       request(agent, server.url, '/api/walls/bench/messages', JSON.stringify({ body }), 'application/json'),
+    writes: async () => {
+      const text = await (await fetch(`${server.url}/metrics`)).text();
+      return Number(/^wallcast_stream_writes_total (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+    },
     stop: async () => {
       await server.stop();
       if (prefix) await deleteRedisKeys(prefix);
@@ -553,6 +560,7 @@ async function steady(server, loadgen, agent) {
 async function burst(server, loadgen, agent) {
   await settle(server.pid);
   await loadgen.call('reset');
+  const writesBefore = await server.writes?.();
   const cpuBefore = cpuMicros(server.pid);
   const started = micros();
   let seq = 0;
@@ -565,11 +573,16 @@ async function burst(server, loadgen, agent) {
   await Promise.all(posters);
   const { lastReceiveMicros } = await loadgen.call('drain', { expected: BURST_POSTS, timeoutMs: BURST_DRAIN_MS });
   const cpu = cpuMicros(server.pid) - cpuBefore;
+  const writesAfter = await server.writes?.();
   /** @type {Stats} */
   const stats = await loadgen.call('stats', { expected: BURST_POSTS });
   const seconds = (lastReceiveMicros - started) / 1e6;
   return {
     ...stats,
+    writesPerDelivery:
+      writesBefore === undefined || writesAfter === undefined
+        ? undefined
+        : (writesAfter - writesBefore) / Math.max(1, stats.delivered),
     seconds,
     deliveriesPerSecond: stats.delivered / seconds,
     cpuPerDelivery: cpu / Math.max(1, stats.delivered),
@@ -707,6 +720,7 @@ async function postThroughput(start) {
  * @property {Record<string, Ladder>} ladders by server key
  * @property {Replay} [replay]
  * @property {Record<string, Throughput>} throughput by server key
+ * @property {string[]} [heap] bench/stream-heap.mjs's table: where an idle stream's heap goes
  */
 
 async function main() {
@@ -727,6 +741,10 @@ async function main() {
       );
       results.replay = await replayStorm(loadgen);
     }
+    if (wanted('heap')) {
+      console.log(`bench: ${elapsed()} heap snapshots of idle streams`);
+      results.heap = heapOfIdleStreams();
+    }
     if (wanted('throughput')) {
       console.log(`bench: ${elapsed()} post throughput`);
       for (const [key, start] of posters(haveNchan)) results.throughput[key] = await postThroughput(start);
@@ -739,6 +757,22 @@ async function main() {
   const report = render(results, haveNchan);
   console.log(report);
   if (!quick && only === undefined) writeFileSync(join(root, 'BENCHMARKS.md'), report);
+}
+
+/** Idle streams measured by two heap snapshots (bench/stream-heap.mjs, a process of its own): its table's lines. */
+function heapOfIdleStreams() {
+  const run = spawnSync(
+    process.execPath,
+    ['--expose-gc', join(root, 'bench', 'stream-heap.mjs'), String(HEAP_STREAMS)],
+    {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, KEEP_SNAPSHOT: '' },
+    },
+  );
+  const lines = run.stdout.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('{'));
+  if (run.status !== 0) lines.push(`(stream-heap exited ${run.status}: ${run.stderr.trim().split('\n')[0]})`);
+  return lines;
 }
 
 const raw = () => startPeer('raw node:http', 'raw-broadcaster.mjs', 'data: (\\d+):(\\d+)');
@@ -827,8 +861,37 @@ function render(r, haveNchan) {
   if (w) lines.push(...peersSection(L, w), ...floorSection(L, w), ...storesSection(L, w));
   if (full) lines.push(...largestSection(L['wallcast-largest'], L['nchan-largest']));
   if (r.replay) lines.push(...replaySection(r.replay));
+  if (r.heap) lines.push(...heapSection(r.heap));
   lines.push(...throughputSection(r.throughput, haveNchan));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Where the idle-memory target's bytes go.
+ * @param {string[]} heap
+ */
+function heapSection(heap) {
+  const [title, columns, ...rows] = heap;
+  return [
+    "## Where an idle stream's heap goes",
+    '',
+    `\`node --expose-gc bench/stream-heap.mjs ${HEAP_STREAMS}\`: wallcast (memory store) in one process, ` +
+      'the clients in another; two heap snapshots, before and after the streams opened, grouped by constructor ' +
+      `(self size, bytes and objects per stream). ${title ?? ''}`,
+    '',
+    '```',
+    columns ?? '',
+    ...rows.slice(0, 24),
+    '```',
+    '',
+    "All but `Subscriber` and `StreamOut` (about 170 bytes) are Node's own per connection: the `Socket` and its " +
+      '`TCP` handle, the HTTP parser, `IncomingMessage` with its raw headers and URL (the strings), `ServerResponse` ' +
+      "with its sent head, their stream states, and the bound listeners Node's HTTP server attaches to each socket " +
+      '(`native_bind`). RSS per stream adds the native side of the same objects (the parser, the libuv handle) and ' +
+      "malloc's overhead. Going below it means not keeping Node's HTTP objects for a stream at all: taking the " +
+      'socket from the HTTP server once the head is sent, which needs internals this project does not touch.',
+    '',
+  ];
 }
 
 /** @param {boolean} haveNchan */
@@ -1076,17 +1139,22 @@ function steadySection(L) {
 function burstSection(L) {
   const lines = ['## Burst', ''];
   lines.push(
-    row(['server', 'streams', 'deliveries/s', 'CPU µs/delivery', 'seconds', 'lost / dup / dropped']),
-    row(['---', '---:', '---:', '---:', '---:', '---:']),
+    row(['server', 'streams', 'deliveries/s', 'CPU µs/delivery', 'writes/delivery', 'seconds', 'lost / dup / dropped']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:']),
   );
   for (const l of Object.values(L)) {
     for (const [n, s] of byScale(l.burst)) {
-      lines.push(
-        row([l.name, count(n), fmt(s.deliveriesPerSecond, 0), fmt(s.cpuPerDelivery, 2), fmt(s.seconds, 2), faults(s)]),
-      );
+      const writes = s.writesPerDelivery === undefined ? 'n/a' : fmt(s.writesPerDelivery, 3);
+      const cells = [fmt(s.deliveriesPerSecond, 0), fmt(s.cpuPerDelivery, 2), writes, fmt(s.seconds, 2), faults(s)];
+      lines.push(row([l.name, count(n), ...cells]));
     }
   }
-  lines.push('');
+  lines.push(
+    '',
+    "writes/delivery: wallcast's socket writes of live events per event delivered (its /metrics): below 1 when " +
+      'events posted while a pass over the wall is under way go out in one write. The peers write once per event.',
+    '',
+  );
   return lines;
 }
 

@@ -75,6 +75,8 @@ interface WallFanout {
 export interface HubStats {
   subscribers: number;
   deliveries: number;
+  /** Live writes to streams: several events posted close together go out in one. */
+  writes: number;
   slowDisconnects: number;
 }
 
@@ -86,6 +88,7 @@ export class Hub {
   /** Open streams in all walls: kept, not summed, for an O(1) subscriber cap. */
   #size = 0;
   #deliveries = 0;
+  #writes = 0;
   #slowDisconnects = 0;
   readonly #replays = new ReplayMemo();
   readonly #subscriberOptions: SubscriberOptions;
@@ -119,7 +122,12 @@ export class Hub {
   }
 
   stats(): HubStats {
-    return { subscribers: this.#size, deliveries: this.#deliveries, slowDisconnects: this.#slowDisconnects };
+    return {
+      subscribers: this.#size,
+      deliveries: this.#deliveries,
+      writes: this.#writes,
+      slowDisconnects: this.#slowDisconnects,
+    };
   }
 
   /**
@@ -308,7 +316,9 @@ export class Hub {
         if (subscriber.delivered >= fanout.published) continue;
         const { events, frame } = this.#tail(fanout, subscriber.delivered);
         subscriber.delivered = fanout.published;
-        this.#deliveries += subscriber.offer(events, frame, now);
+        const delivered = subscriber.offer(events, frame, now);
+        this.#deliveries += delivered;
+        if (delivered > 0) this.#writes++;
         budget.writes--;
       }
       if (budget.writes <= 0 || budget.visits <= 0) return true;

@@ -100,6 +100,15 @@ export class Metrics {
       },
     });
     new Counter({
+      name: 'wallcast_stream_writes_total',
+      help: 'Writes of live events to streams: fewer than deliveries when events posted close together share a write.',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(hub.stats().writes);
+      },
+    });
+    new Counter({
       name: 'wallcast_slow_client_disconnects_total',
       help: 'Streams closed for falling behind.',
       registers: [this.registry],

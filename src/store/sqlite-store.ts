@@ -55,7 +55,7 @@ type PendingWrite = { wall: string; reject: (error: unknown) => void } & (
 
 /** What one write of a batch came to, inside the transaction. */
 type Outcome =
-  | { kind: 'stored'; event: WallEvent }
+  | { kind: 'stored'; event: WallEvent; bytes: number }
   | { kind: 'replayed'; message: Message }
   | { kind: 'refused'; error: Error }
   | { kind: 'none' };
@@ -120,8 +120,8 @@ export class SqliteStore implements MessageStore {
         'INSERT INTO events (seq, wall, type, id, json, bytes, at_ms, post_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       grow: this.#db.prepare(
-        `INSERT INTO walls (wall, rows, bytes, trimmed_upto) VALUES (?, 1, ?, 0)
-         ON CONFLICT (wall) DO UPDATE SET rows = rows + 1, bytes = bytes + excluded.bytes`,
+        `INSERT INTO walls (wall, rows, bytes, trimmed_upto) VALUES (?, ?, ?, 0)
+         ON CONFLICT (wall) DO UPDATE SET rows = rows + excluded.rows, bytes = bytes + excluded.bytes`,
       ),
       shrink: this.#db.prepare('UPDATE walls SET bytes = bytes - ? WHERE wall = ?'),
       saveLastSeq: this.#db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'"),
@@ -293,7 +293,7 @@ export class SqliteStore implements MessageStore {
     for (const [i, write] of batch.entries()) {
       const outcome = committed.outcomes[i] as Outcome;
       if (outcome.kind === 'stored') {
-        this.#cache.set(this.#cursors.seqOf(outcome.event.cursor), outcome.event, eventBytes(outcome.event));
+        this.#cache.set(this.#cursors.seqOf(outcome.event.cursor), outcome.event, outcome.bytes);
       }
       settle(write, outcome);
       if (outcome.kind === 'stored') this.#feed.emit(write.wall, outcome.event);
@@ -303,7 +303,8 @@ export class SqliteStore implements MessageStore {
   /** The batch, inside its transaction. Counters change only once it commits. */
   #write(batch: PendingWrite[], nowMs: number): { outcomes: Outcome[]; lastSeq: number; newWalls: number } {
     const outcomes: Outcome[] = [];
-    const grown = new Set<string>();
+    /** The walls this batch posts to, with the rows and bytes it adds to each. */
+    const grown = new Map<string, { rows: number; bytes: number }>();
     let seq = this.#lastSeq;
     let newWalls = 0;
     for (const write of batch) {
@@ -329,7 +330,7 @@ export class SqliteStore implements MessageStore {
           nowMs,
           null,
         );
-        outcomes.push({ kind: 'stored', event });
+        outcomes.push({ kind: 'stored', event, bytes: eventBytes(event) });
         continue;
       }
       const key = write.idempotencyKey;
@@ -342,26 +343,35 @@ export class SqliteStore implements MessageStore {
           continue;
         }
       }
-      const wall = this.#statements.wall.get(write.wall) as WallRow | undefined;
-      if ((wall === undefined || wall.rows === 0) && !grown.has(write.wall)) {
-        if (this.#wallsWithHistory + newWalls >= this.limits.maxWalls) {
-          outcomes.push({ kind: 'refused', error: new WallLimitError(this.limits.maxWalls) });
-          continue;
+      let growth = grown.get(write.wall);
+      if (growth === undefined) {
+        const wall = this.#statements.wall.get(write.wall) as WallRow | undefined;
+        if (wall === undefined || wall.rows === 0) {
+          if (this.#wallsWithHistory + newWalls >= this.limits.maxWalls) {
+            outcomes.push({ kind: 'refused', error: new WallLimitError(this.limits.maxWalls) });
+            continue;
+          }
+          newWalls++;
         }
-        newWalls++;
+        growth = { rows: 0, bytes: 0 };
+        grown.set(write.wall, growth);
       }
       seq++;
       const message = withCursor(write.draft, this.#cursors.format(seq));
       const event: WallEvent = { type: 'message', cursor: message.cursor, message };
       const json = JSON.stringify(message);
-      const bytes = eventBytes(event);
+      const bytes = Buffer.byteLength(json);
       this.#statements.insert.run(seq, write.wall, 'message', message.id, json, bytes, nowMs, key ?? null);
-      this.#statements.grow.run(write.wall, bytes);
-      grown.add(write.wall);
-      outcomes.push({ kind: 'stored', event });
+      growth.rows++;
+      growth.bytes += bytes;
+      outcomes.push({ kind: 'stored', event, bytes });
     }
     this.#statements.saveLastSeq.run(String(seq));
-    for (const wall of grown) this.#trimToBounds(wall);
+    // Each wall's row once per commit, however many of its posts the batch holds.
+    for (const [wall, growth] of grown) {
+      this.#statements.grow.run(wall, growth.rows, growth.bytes);
+      this.#trimToBounds(wall);
+    }
     return { outcomes, lastSeq: seq, newWalls };
   }
 

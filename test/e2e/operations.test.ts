@@ -65,6 +65,7 @@ describe('/metrics', () => {
     expect(sample(text, 'wallcast_subscribers')).toBe(2);
     expect(sample(text, 'wallcast_wall_subscribers', '{wall="m1"}')).toBe(1);
     expect(sample(text, 'wallcast_deliveries_total')).toBe(2);
+    expect(sample(text, 'wallcast_stream_writes_total')).toBe(2);
     expect(sample(text, 'wallcast_post_duration_seconds_count')).toBe(3);
     expect(sample(text, 'wallcast_delivery_lag_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(sample(text, 'wallcast_store_ready')).toBe(1);
