@@ -6,9 +6,10 @@
  * then passes over the wall's subscribers and writes each of them, in one
  * Buffer, every event it has not had yet, straight to its socket.
  *
- * A pass writes at most WRITES_PER_TURN sockets per event-loop turn and
- * goes on in the next one, so a wall of 10,000 streams never holds the loop
- * for the whole fan-out: posts are read and stored in between. Whatever is
+ * A pass writes at most WRITES_PER_TURN sockets per event-loop turn, and a
+ * wall's pass spreads over TURNS_PER_PASS turns at least, so a wall of
+ * 10,000 streams never holds the loop for the whole fan-out: posts are read
+ * and stored in between. Whatever is
  * posted while a pass runs reaches the streams the pass has not reached yet
  * in the same write (a burst costs one write per client per pass instead of
  * one per event), and the ones it already passed in the next pass. Each
@@ -47,6 +48,15 @@ const SWEEPS_PER_HEARTBEAT = 4;
  * served between them, long enough that the turns themselves cost nothing.
  */
 export const WRITES_PER_TURN = 250;
+
+/**
+ * A wall's pass spreads over at least this many turns (in slices of at
+ * least MIN_SLICE writes): posts that come in meanwhile join the writes of
+ * the rest of the pass, so a burst on a wall of a few hundred streams is
+ * joined as well as one on thousands.
+ */
+const TURNS_PER_PASS = 8;
+const MIN_SLICE = 32;
 
 /** Subscribers a pass looks at per turn, written or not (those already up to date cost a comparison). */
 const VISITS_PER_TURN = WRITES_PER_TURN * 16;
@@ -292,6 +302,7 @@ export class Hub {
 
   /** Runs a wall's passes within `budget`; true while there is more to write. */
   #advance(fanout: WallFanout, budget: { writes: number; visits: number }, now: number): boolean {
+    let slice = Math.max(MIN_SLICE, Math.ceil(fanout.subscribers.size / TURNS_PER_PASS));
     for (;;) {
       if (fanout.pass === undefined) {
         if (fanout.passStart === fanout.published && fanout.log.length === 0) return false;
@@ -309,6 +320,7 @@ export class Hub {
         fanout.pass = fanout.subscribers.values();
       }
       while (budget.writes > 0 && budget.visits > 0) {
+        if (slice <= 0) return true;
         const next = fanout.pass.next();
         if (next.done === true) break;
         budget.visits--;
@@ -320,6 +332,7 @@ export class Hub {
         this.#deliveries += delivered;
         if (delivered > 0) this.#writes++;
         budget.writes--;
+        slice--;
       }
       if (budget.writes <= 0 || budget.visits <= 0) return true;
       // The pass reached every subscriber.
