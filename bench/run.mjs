@@ -50,6 +50,15 @@ const PEER_BURST_SCALES = full ? [2000, 500] : [500];
  * the posters' keep-alive connections, stdio and the store.
  */
 const FULL_SCALE = 19_000;
+/**
+ * Appended to what the peers are posted, so that every server sends about
+ * as many bytes per event: wallcast's frame carries the whole message JSON
+ * with its HTML (about 295 bytes), a peer's only the posted text. A write's
+ * kernel time grows with its bytes, so without it the peers' writes would
+ * be the cheaper ones. The report's bytes/event column shows what each sent.
+ */
+const PEER_PADDING = ` ${'x'.repeat(255)}`;
+
 /** The scale the idle-memory targets are set at. */
 const MEMORY_SCALE = quick ? 1000 : 10_000;
 /** Streams of the heap-snapshot breakdown (enough that per-stream bytes stand out of the fixed ones). */
@@ -345,7 +354,7 @@ async function startPeer(name, file, pattern) {
     name,
     subscribePath: '/sub',
     pattern,
-    post: (agent, body) => request(agent, server.url, '/pub', body, 'text/plain'),
+    post: (agent, body) => request(agent, server.url, '/pub', body + PEER_PADDING, 'text/plain'),
   };
 }
 
@@ -371,7 +380,7 @@ async function startNchan() {
     name: 'nginx + nchan',
     subscribePath: '/sub/bench',
     pattern: 'data: (\\d+):(\\d+)',
-    post: (agent, body) => request(agent, url, '/pub/bench', body, 'text/plain'),
+    post: (agent, body) => request(agent, url, '/pub/bench', body + PEER_PADDING, 'text/plain'),
     // SIGTERM: nginx's fast shutdown ends the workers with the master.
     stop: async () => {
       await stopChild(master);
@@ -791,7 +800,7 @@ function ladders(haveNchan) {
   const largest = plan([FULL_SCALE], [FULL_SCALE], []);
   const storePlan = plan([PEER_SCALE], [PEER_SCALE], BURST_SCALES);
   const peerPlan = plan([PEER_SCALE], [PEER_SCALE], PEER_BURST_SCALES);
-  const better = () => startPeer('better-sse', 'better-sse-server.mjs', 'data: ?"(\\d+):(\\d+)"');
+  const better = () => startPeer('better-sse', 'better-sse-server.mjs', 'data: ?"(\\d+):(\\d+)');
   const hono = () => startPeer('hono streamSSE', 'hono-sse-server.mjs', 'data: (\\d+):(\\d+)');
   /** @type {[string, () => Promise<Server>, Step[]][]} */
   const list = [['wallcast', () => startWallcast('memory'), wallPlan]];
@@ -1127,7 +1136,8 @@ function steadySection(L) {
   lines.push(
     '',
     'bytes/event: what a subscriber received per event. wallcast sends the whole message JSON with its HTML; ' +
-      'the peers send only the posted text, better-sse as a JSON string with an event name. client cores: CPU of ' +
+      "the peers send the posted text, padded so that their events are about as long as wallcast's (better-sse " +
+      'as a JSON string with an event name). client cores: CPU of ' +
       'the one subscriber process (bench/loadgen.mjs) over the scenario; near 1.0 it is saturated, and latency ' +
       'includes its own queueing, for every server alike.',
     '',
