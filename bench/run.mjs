@@ -852,6 +852,7 @@ const clean = (s) => s !== undefined && s.lost + s.dups + s.closed === 0;
  * @property {(Stats | undefined)[]} wallcast the wallcast scenarios behind the figure: it only counts with 0 lost, dup and dropped
  * @property {[string, Stats | undefined][]} [others] the peers' scenarios, shown beside it
  * @property {number} [digits]
+ * @property {string} [why] where the time or the bytes go when it is missed, and what would close it
  */
 
 /**
@@ -948,6 +949,13 @@ function targets(r, haveNchan) {
     list.push({
       name: `steady CPU per delivery ≤ 0.9× ${bn} at ${count(n)}`,
       value: ratio(ws?.cpuPerDelivery, bs?.cpuPerDelivery),
+      why:
+        'One write(2) per stream per event, as nchan makes: the kernel\'s share ("Where the time goes") is about ' +
+        "the same as nchan's for events of the same length, so what is left is user time, about 2 µs per delivery, " +
+        "nearly all of it Node's socket write path (Writable.write down to the libuv write request), which nchan's C " +
+        "does not have. Closing the last 10% means writing below Node's stream layer (the socket's internal handle) " +
+        'or a native addon; wallcast uses only public APIs. Under load the passes join events into fewer writes ' +
+        '(the burst), which is where it is well under nchan.',
       ok: (x) => x <= 0.9,
       wallcast: [ws],
       others: [[bn, bs]],
@@ -958,6 +966,10 @@ function targets(r, haveNchan) {
     list.push({
       name: `steady p99 latency ≤ 1.0× ${bn} at ${count(n)}`,
       value: ratio(ws?.p99, bs?.p99),
+      why:
+        "A pass writes a wall's streams in slices over several turns, so p99 is about the time of a whole pass: " +
+        'streams × CPU per delivery, as for nchan. It follows the CPU per delivery above; compare p50 and max in ' +
+        '"Steady": a few milliseconds either way on this shared machine.',
       ok: (x) => x <= 1.0,
       wallcast: [ws],
       others: [[bn, bs]],
@@ -968,6 +980,9 @@ function targets(r, haveNchan) {
     list.push({
       name: `burst deliveries/s ≥ 2× ${bn} at ${count(n)}`,
       value: ratio(wb?.deliveriesPerSecond, bb?.deliveriesPerSecond),
+      why:
+        'At 500 streams a pass is short, so fewer posts arrive while it runs and each write carries fewer events ' +
+        '(writes/delivery in "Burst"): the burst\'s 8 posters each wait for their answer.',
       ok: (x) => x >= 2,
       wallcast: [wb],
       others: [[bn, bb]],
@@ -984,6 +999,11 @@ function targets(r, haveNchan) {
     {
       name: `idle memory per stream ≤ 8 KB at ${count(MEMORY_SCALE)} (KB)`,
       value: (wi?.bytesPerStream ?? Number.NaN) / 1024,
+      why:
+        'See "Where an idle stream\'s heap goes": of about 6 KB of heap per stream, all but 170 bytes are ' +
+        "Node's HTTP objects per connection, and RSS adds their native side (the HTTP parser keeps about 1.5 KB " +
+        'of header slots per connection). Closing it means releasing the parser and the request of a stream once its ' +
+        "head is sent, which only Node's internals allow.",
       ok: (x) => x <= 8,
       wallcast: [],
     },
@@ -994,6 +1014,9 @@ function targets(r, haveNchan) {
     list.push({
       name: `${store} store: steady CPU per delivery ≤ 1.1× memory store at ${count(PEER_SCALE)}`,
       value: ratio(s?.steady[PEER_SCALE]?.cpuPerDelivery, ws?.cpuPerDelivery),
+      why:
+        "One event per pass, one write per stream as for the memory store; the difference is the store's " +
+        "own work per post (a Redis script and the feed read) spread over the streams, and this machine's noise.",
       ok: (x) => x <= 1.1,
       wallcast: [s?.steady[PEER_SCALE], ws],
     });
@@ -1001,6 +1024,11 @@ function targets(r, haveNchan) {
       list.push({
         name: `${store} store: burst CPU per delivery ≤ 1.1× memory store at ${count(n)}`,
         value: ratio(s?.burst[n]?.cpuPerDelivery, w?.burst[n]?.cpuPerDelivery),
+        why:
+          'The stores answer a post later than the memory store (SQLite after its group commit, Redis after a ' +
+          "round trip and then its feed), so the burst's 8 posters, each waiting for its answer, get fewer posts into " +
+          'each pass and each write carries fewer events: compare writes/delivery in "Burst". The write is nearly all ' +
+          'of the cost; more posters in flight (as real bursts have) close it, since the hub joins whatever arrived.',
         ok: (x) => x <= 1.1,
         wallcast: [s?.burst[n], w?.burst[n]],
       });
@@ -1012,6 +1040,14 @@ function targets(r, haveNchan) {
     list.push({
       name: `${store} store: posts/s ≥ 1.0× nchan (no subscribers)`,
       value: ratio(postsOf(t), postsOf(nchanPosts)),
+      why:
+        store === 'sqlite'
+          ? "Per post SQLite adds its INSERT (about 8 µs) and a share of the commit, fsync'd with " +
+            'synchronous=FULL (about 18 posts share one): about 55 µs of the loop per post against the memory ' +
+            "store's 34 µs (a CPU profile of this scenario). nchan's publisher keeps its messages in memory. " +
+            'Closing it means synchronous=NORMAL (durable against a crash of the process, not of the machine) or ' +
+            'commits on a worker thread; neither is taken, since a post is answered only once it is on disk.'
+          : undefined,
       ok: (x) => x >= 1.0,
       wallcast: [],
     });
@@ -1078,6 +1114,15 @@ function targetsSection(list, baseName) {
         [faultText, ...others].filter(Boolean).join('; '),
       ]),
     );
+  }
+  const missed = list.filter((t) => !(Number.isFinite(t.value) && t.ok(t.value) && t.wallcast.every(clean)));
+  const reasons = [...new Set(missed.map((t) => t.why).filter((why) => why !== undefined))];
+  if (reasons.length > 0) {
+    lines.push('', '### Where a target is missed, and what would close it', '');
+    for (const why of reasons) {
+      const names = missed.filter((t) => t.why === why).map((t) => t.name);
+      lines.push(`- **${names.join('; ')}**: ${why}`);
+    }
   }
   lines.push(
     '',
