@@ -9,12 +9,12 @@
  * A pass writes at most WRITES_PER_TURN sockets per event-loop turn, and a
  * wall's pass spreads over TURNS_PER_PASS turns at least, so a wall of
  * 10,000 streams never holds the loop for the whole fan-out: posts are read
- * and stored in between. Whatever is
- * posted while a pass runs reaches the streams the pass has not reached yet
- * in the same write (a burst costs one write per client per pass instead of
- * one per event), and the ones it already passed in the next pass. Each
- * subscriber counts what it was sent (`delivered`, a sequence number of the
- * wall's log), so no event is written twice or skipped, whatever the passes.
+ * and stored in between. Whatever is posted while a pass runs reaches the
+ * streams the pass has not reached yet in the same write (a burst costs one
+ * write per client per pass instead of one per event), and the ones it
+ * already passed in the next pass. Each subscriber counts what it was
+ * offered (`delivered`, a sequence number of the wall's log), so no event is
+ * written twice or skipped, whatever the passes.
  *
  * Why the socket and not `ServerResponse.write`: the stream is sent without
  * chunked encoding (see `writeStreamHead`), so the body bytes on the socket

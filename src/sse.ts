@@ -139,7 +139,7 @@ function headList(headers: Headers | undefined): string[] {
   const list: string[] = [];
   if (headers !== undefined) {
     for (const [name, value] of headers) {
-      if (name !== 'set-cookie' && !(name in SSE_HEADERS_LOWER)) list.push(name, value);
+      if (name !== 'set-cookie' && !SSE_HEADER_NAMES.has(name)) list.push(name, value);
     }
     for (const cookie of headers.getSetCookie()) list.push('Set-Cookie', cookie);
   }
@@ -147,9 +147,8 @@ function headList(headers: Headers | undefined): string[] {
   return list;
 }
 
-const SSE_HEADERS_LOWER: Readonly<Record<string, true>> = Object.fromEntries(
-  Object.keys(SSE_HEADERS).map((name) => [name.toLowerCase(), true]),
-);
+/** The stream's own headers, which take the place of any a middleware set under the same name. */
+const SSE_HEADER_NAMES: ReadonlySet<string> = new Set(Object.keys(SSE_HEADERS).map((name) => name.toLowerCase()));
 
 function writeHttp2StreamHead(res: Http2ServerResponse, retryMs: number, headers?: Headers): Duplex | undefined {
   const stream = res.stream;
