@@ -1222,7 +1222,21 @@ function idleSection(L) {
       lines.push(row([l.name, `${count(n)} (${count(s.open)})`, kb(s.bytesPerStream), fmt(s.rss / 2 ** 20, 0)]));
     }
   }
+  // The same process at two scales: the growth between them is what one more stream costs, without the
+  // fixed growth of a process that starts serving (a Node heap's young generation, code compiled).
+  const [low, high] = [...IDLE_SCALES].sort((x, y) => x - y);
+  const added = Object.values(L).flatMap((l) => {
+    const [a, b] = [l.idle[low ?? 0], l.idle[high ?? 0]];
+    return a && b && high !== low ? [`${l.name} ${kb((b.rss - a.rss) / ((high ?? 0) - (low ?? 0)))} KB`] : [];
+  });
   lines.push('');
+  if (added.length > 0) {
+    lines.push(
+      `KB per stream is RSS growth from the process's start over its streams. Per stream added from ` +
+        `${count(low ?? 0)} to ${count(high ?? 0)} (the same process; fixed growth left out): ${added.join(', ')}.`,
+      '',
+    );
+  }
   return lines;
 }
 
