@@ -895,11 +895,11 @@ function heapSection(heap) {
     '```',
     '',
     "All but `Subscriber` and `StreamOut` (about 170 bytes) are Node's own per connection: the `Socket` and its " +
-      '`TCP` handle, the HTTP parser, `IncomingMessage` with its raw headers and URL (the strings), `ServerResponse` ' +
-      "with its sent head, their stream states, and the bound listeners Node's HTTP server attaches to each socket " +
-      '(`native_bind`). RSS per stream adds the native side of the same objects (the parser, the libuv handle) and ' +
-      "malloc's overhead. Going below it means not keeping Node's HTTP objects for a stream at all: taking the " +
-      'socket from the HTTP server once the head is sent, which needs internals this project does not touch.',
+      '`TCP` handle, `IncomingMessage` with its raw headers and URL (the strings), `ServerResponse` with its sent ' +
+      "head, their stream states, and the listeners Node's HTTP server binds to each socket (`native_bind`). The " +
+      "HTTP parser is not among them: a stream's connection gives it back to Node once the head is sent " +
+      '(src/http/stream-connection.ts), about 0.6 KB of heap and 2.5 KB of RSS per stream. RSS per stream adds the ' +
+      "native side of what is left (the libuv handle, the socket's buffers) and malloc's overhead.",
     '',
   ];
 }
@@ -1000,10 +1000,9 @@ function targets(r, haveNchan) {
       name: `idle memory per stream ≤ 8 KB at ${count(MEMORY_SCALE)} (KB)`,
       value: (wi?.bytesPerStream ?? Number.NaN) / 1024,
       why:
-        'See "Where an idle stream\'s heap goes": of about 6 KB of heap per stream, all but 170 bytes are ' +
-        "Node's HTTP objects per connection, and RSS adds their native side (the HTTP parser keeps about 1.5 KB " +
-        'of header slots per connection). Closing it means releasing the parser and the request of a stream once its ' +
-        "head is sent, which only Node's internals allow.",
+        'See "Where an idle stream\'s heap goes": of about 5.4 KB of heap per stream, all but 170 bytes are ' +
+        "Node's HTTP objects per connection, and RSS adds their native side. What is left to release would be the " +
+        "request and the response objects themselves, which Node's HTTP server keeps for as long as the connection.",
       ok: (x) => x <= 8,
       wallcast: [],
     },

@@ -3,6 +3,7 @@ import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app-deps.js';
 import { ApiError, unavailable } from '../errors.js';
 import { PAGE_BYTES, parseCount } from '../http/request.js';
+import { releaseParserSoon } from '../http/stream-connection.js';
 import { HtmlFormat, MultiWallFormat, SSE_HEADERS, type StreamDataFormat, type StreamFormat } from '../sse.js';
 import { type ReadResult, resumeCursor } from '../store/store.js';
 import type { Subscriber } from '../subscriber.js';
@@ -103,6 +104,9 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
     // Headers that middleware set on the way (with c.header) go out in the stream's own head.
     const subscribers = hub.openStream(walls, c.env.outgoing, connectRetryMs(), c.body(null).headers, format);
     if (subscribers === undefined) throw unavailable('The connection is busy; reconnect.', 'connection_busy');
+    // HTTP/1.1: the connection answers nothing else from now on, so its parser goes back to Node.
+    const socket = c.env.outgoing.socket;
+    if (c.env.incoming.httpVersionMajor === 1 && socket !== null) releaseParserSoon(socket, c.env.incoming);
     metrics.streamsOpened.inc();
     try {
       for (const subscriber of subscribers) {

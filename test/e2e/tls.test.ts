@@ -103,7 +103,18 @@ describe('HTTPS with HTTP/2', () => {
     }
   });
 
-  it('serves HTTP/1.1 over TLS on the same port', async () => {
+  it('serves HTTP/1.1 over TLS on the same port, live (after the connection gave back its parser)', async () => {
+    const post = (body: string) =>
+      new Promise<void>((resolve, reject) => {
+        const request = https.request(`${server.url}/api/walls/h1/messages`, {
+          method: 'POST',
+          rejectUnauthorized: false,
+          headers: { 'Content-Type': 'application/json' },
+        });
+        request.on('response', (res) => res.resume().on('end', resolve));
+        request.on('error', reject);
+        request.end(JSON.stringify({ body }));
+      });
     const text = await new Promise<string>((resolve, reject) => {
       const request = https.get(
         `${server.url}/api/walls/h1/events?backlog=0`,
@@ -114,7 +125,9 @@ describe('HTTPS with HTTP/2', () => {
           let body = '';
           res.on('data', (chunk: string) => {
             body += chunk;
-            if (body.includes('retry:')) {
+            // Posted once the stream is open: the parser is given back on the next turn.
+            if (chunk.includes('retry:')) setTimeout(() => post('over h1 and TLS').catch(reject), 50);
+            if (body.includes('over h1 and TLS')) {
               request.destroy();
               resolve(body);
             }
