@@ -8,7 +8,7 @@ import type { AppDeps } from './app-deps.js';
 import type { Config } from './config.js';
 import { EvictionLog } from './eviction-log.js';
 import { ClientAddresses } from './http/client-address.js';
-import { PARSER_RELEASE } from './http/stream-connection.js';
+import { PARSER_RELEASE, whenParserReleaseUnsupported } from './http/stream-connection.js';
 import { Hub } from './hub.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger } from './logger.js';
@@ -108,12 +108,13 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       resolve();
     });
   });
-  if (!PARSER_RELEASE.supported) {
+  const parserKept = (reason: string | undefined) =>
     log.warn(
-      { reason: PARSER_RELEASE.reason, node: process.version },
+      { reason, node: process.version },
       'streams keep their HTTP parser on this Node (about 2.5 KB more per idle stream; nothing else changes)',
     );
-  }
+  if (PARSER_RELEASE.supported) whenParserReleaseUnsupported(parserKept);
+  else parserKept(PARSER_RELEASE.reason);
   // After listening, a server error (an accept that failed) is logged, never a crash.
   server.on('error', (error) => log.error({ err: error }, 'server error'));
   const metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(config, metrics);

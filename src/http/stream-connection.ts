@@ -53,9 +53,23 @@ function loadFreeParser(): FreeParser | string {
 
 const freeParser = loadFreeParser();
 
-/** Whether this Node lets streams give their parser back, and if not, why. */
+/** Whether this Node lets streams give their parser back, and if not, why (found at start, or at the first stream). */
 export const PARSER_RELEASE: { supported: boolean; reason?: string } =
   typeof freeParser === 'function' ? { supported: true } : { supported: false, reason: freeParser };
+
+let onUnsupported: ((reason: string) => void) | undefined;
+
+/** Called once, when a stream finds Node's socket listeners other than expected (the server logs it). */
+export function whenParserReleaseUnsupported(listener: (reason: string) => void): void {
+  onUnsupported = listener;
+}
+
+function unsupported(reason: string): void {
+  if (!PARSER_RELEASE.supported) return;
+  PARSER_RELEASE.supported = false;
+  PARSER_RELEASE.reason = reason;
+  onUnsupported?.(reason);
+}
 
 /**
  * Gives back the parser of a stream's connection, on the next turn (never
@@ -64,7 +78,7 @@ export const PARSER_RELEASE: { supported: boolean; reason?: string } =
  * safely.
  */
 export function releaseParserSoon(socket: Socket, req: IncomingMessage): void {
-  if (typeof freeParser !== 'function') return;
+  if (typeof freeParser !== 'function' || !PARSER_RELEASE.supported) return;
   const parser = (socket as Socket & { parser?: unknown }).parser;
   if (parser === undefined || parser === null) return;
   setImmediate(release, socket, req, parser);
@@ -80,8 +94,11 @@ function release(socket: Socket, req: IncomingMessage, parser: unknown): void {
   if ((socket as Socket & { parser?: unknown }).parser !== parser) return;
   const data = nodeListener(socket, 'data');
   const end = nodeListener(socket, 'end');
-  // A socket that is not exactly as Node's HTTP server leaves it keeps its parser.
-  if (data === undefined || end === undefined) return;
+  // A socket that is not exactly as Node's HTTP server leaves it keeps its parser, and so do all after it.
+  if (data === undefined || end === undefined) {
+    unsupported(`a stream's socket has not exactly one '${PARSER_LISTENERS.data}' and one '${PARSER_LISTENERS.end}'`);
+    return;
+  }
   socket.removeListener('data', data);
   socket.removeListener('end', end);
   freeParser(parser, req, socket);
