@@ -10,8 +10,10 @@ import http2 from 'node:http2';
 import https from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parserReleased } from '../../src/http/stream-connection.js';
 import type { RunningServer } from '../../src/server.js';
 import { until } from '../support/deadlines.js';
 import { startTestServer } from '../support/server.js';
@@ -104,6 +106,9 @@ describe('HTTPS with HTTP/2', () => {
   });
 
   it('serves HTTP/1.1 over TLS on the same port, live (after the connection gave back its parser)', async () => {
+    const sockets: TLSSocket[] = [];
+    const onConnection = (socket: TLSSocket) => sockets.push(socket);
+    server.server.on('secureConnection', onConnection);
     const post = (body: string) =>
       new Promise<void>((resolve, reject) => {
         const request = https.request(`${server.url}/api/walls/h1/messages`, {
@@ -137,6 +142,8 @@ describe('HTTPS with HTTP/2', () => {
       request.on('error', reject);
     });
     expect(text).toMatch(/^retry: \d+/);
+    server.server.off('secureConnection', onConnection);
+    expect(sockets.some((socket) => parserReleased(socket))).toBe(true);
   });
 });
 
