@@ -1,5 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createSecureServer, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import {
+  createSecureServer,
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type ServerHttp2Session,
+} from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import type { Logger } from 'pino';
@@ -97,6 +102,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
         ) as unknown as Server)
       : createServer(limits, listener);
   Object.assign(server, limits);
+  const connections = trackConnections(server, config.tlsCert !== undefined);
   // A connection that takes nothing we send, and sends nothing, for this long is closed:
   // Node's socket timeout is reset by every write that completes, and suppressed
   // while a large write is still making progress (net.Socket#_onTimeout).
@@ -130,11 +136,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     hub.shutdown(() => 250 + Math.floor(Math.random() * 750));
     log.info({ streams }, 'shutdown: new work refused, streams told to come back soon');
     server.closeIdleConnections();
+    connections.closeSessions();
     const deadline = setTimeout(() => {
       log.warn('shutdown: connections still open after the deadline; cutting them');
       // Streams first: their connections left Node's list with their parser (http/stream-connection.ts).
       hub.disconnectAll();
-      server.closeAllConnections();
+      connections.cutAll();
     }, SHUTDOWN_DEADLINE_MS);
     await closed;
     clearTimeout(deadline);
@@ -156,6 +163,37 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     close: () => {
       closing ??= close();
       return closing;
+    },
+  };
+}
+
+/**
+ * What shutdown closes beyond the streams. Plain HTTP: Node's own list of
+ * connections. TLS: Node's HTTP/2 server has no `closeAllConnections`, and
+ * an idle HTTP/2 session would hold `server.close()` until the deadline, so
+ * its sessions are told to go away (GOAWAY) when shutdown begins, and its
+ * connections are kept here (one shared listener each, no closure) to be
+ * cut at the deadline.
+ */
+function trackConnections(server: Server, tls: boolean): { closeSessions(): void; cutAll(): void } {
+  if (!tls) return { closeSessions: () => {}, cutAll: () => server.closeAllConnections() };
+  const sockets = new Set<Socket>();
+  const sessions = new Set<ServerHttp2Session>();
+  function forgetSocket(this: Socket) {
+    sockets.delete(this);
+  }
+  function forgetSession(this: ServerHttp2Session) {
+    sessions.delete(this);
+  }
+  server.on('connection', (socket: Socket) => sockets.add(socket.on('close', forgetSocket)));
+  server.on('session', (session: ServerHttp2Session) => sessions.add(session.on('close', forgetSession)));
+  return {
+    closeSessions: () => {
+      for (const session of sessions) session.close();
+    },
+    cutAll: () => {
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
     },
   };
 }

@@ -147,6 +147,51 @@ describe('HTTPS with HTTP/2', () => {
   });
 });
 
+describe('HTTPS shutdown', () => {
+  it('sends idle HTTP/2 sessions away and ends HTTP/1.1 streams, and finishes (Node’s HTTP/2 server has no closeAllConnections)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wallcast-tls-'));
+    const { cert, key } = selfSignedCertificate(dir);
+    const running = await startTestServer({ WALLCAST_TLS_CERT: cert, WALLCAST_TLS_KEY: key });
+    try {
+      // An HTTP/2 session left open after one request, as a browser keeps it.
+      const session = http2.connect(running.url, { rejectUnauthorized: false });
+      session.on('error', () => {});
+      await new Promise<void>((resolve, reject) => {
+        const request = session.request({ ':path': '/healthz' });
+        request.on('error', reject).resume().on('end', resolve);
+        request.end();
+      });
+      const wentAway = new Promise<void>((resolve) => session.once('goaway', () => resolve()));
+      // And an HTTP/1.1 stream over TLS.
+      let text = '';
+      const ended = new Promise<void>((resolve, reject) => {
+        https
+          .get(
+            `${running.url}/api/walls/bye/events`,
+            { rejectUnauthorized: false, headers: { Accept: 'text/event-stream' } },
+            (res) => {
+              res.setEncoding('utf8');
+              res.on('data', (chunk: string) => {
+                text += chunk;
+              });
+              res.on('end', resolve);
+              res.on('error', () => resolve());
+            },
+          )
+          .on('error', reject);
+      });
+      await until('the stream open', 5000, () => running.deps.hub.size === 1);
+      await running.close();
+      await wentAway;
+      await ended;
+      expect(text).toMatch(/retry: \d+\n\n$/);
+      session.destroy();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('TLS settings', () => {
   it('needs both files, and says which one it cannot read', async () => {
     const { loadConfig } = await import('../../src/config.js');
