@@ -17,7 +17,8 @@
  *   it from the socket and gives it back to Node's pool;
  * - from then on, anything the client sends on the connection could only be
  *   a request pipelined behind a stream, never answered: the connection is
- *   cut instead of parsing it. A client that half-closes is cut too.
+ *   cut instead of parsing it (a stray CRLF aside). A client that
+ *   half-closes is cut too.
  *
  * The socket's other listeners (close, drain, timeout, error) and the
  * response's own do not use the parser they were bound with, so the
@@ -115,7 +116,15 @@ function nodeListener(
   return found.length === 1 ? (found[0] as (...args: unknown[]) => void) : undefined;
 }
 
-/** Bytes (or a half-close) from a stream's client: nothing it sends after the stream can be answered. */
-function cut(this: Socket): void {
+/**
+ * Bytes (or a half-close) from a stream's client: nothing it sends after the
+ * stream can be answered. Empty lines are the exception: RFC 9112 §2.2 lets
+ * a client send a CRLF after a request, and a server should ignore it.
+ */
+function cut(this: Socket, chunk?: Buffer): void {
+  if (chunk !== undefined && chunk.length <= MAX_IGNORED_CRLF && EMPTY_LINES.test(chunk.toString('latin1'))) return;
   this.destroy();
 }
+
+const EMPTY_LINES = /^[\r\n]+$/;
+const MAX_IGNORED_CRLF = 4;

@@ -22,6 +22,17 @@ function serverSockets(server: Server | RunningServer['server']): net.Socket[] {
   return sockets;
 }
 
+/** The server's side of a raw client's connection. */
+function serverSide(sockets: net.Socket[], client: { socket: net.Socket }): net.Socket | undefined {
+  return sockets.find((socket) => socket.remotePort === client.socket.localPort);
+}
+
+/** Whether the server's side of `client` gave its parser back. */
+function released(sockets: net.Socket[], client: { socket: net.Socket }): boolean {
+  const socket = serverSide(sockets, client);
+  return socket !== undefined && parserReleased(socket);
+}
+
 /** A raw client: sends `text`, keeps what comes back. */
 function rawClient(port: number, text: string) {
   const client = { socket: net.connect(port, '127.0.0.1'), text: '', closed: false };
@@ -92,14 +103,24 @@ describe("a stream's connection without its HTTP parser", () => {
     const sockets = serverSockets(running.server);
     const sender = rawClient(running.port, streamRequest('cut'));
     await until('stream open', 2000, () => sender.text.includes('retry:'));
-    await until('released', 2000, () => sockets[0] !== undefined && parserReleased(sockets[0]));
+    await until('released', 2000, () => released(sockets, sender));
     sender.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
     await until('cut after sending more', 2000, () => sender.closed);
     expect(sender.text).not.toContain('"ok"');
 
+    // A stray CRLF after a request is to be ignored (RFC 9112, §2.2), not cut.
+    const crlf = rawClient(running.port, streamRequest('cut'));
+    await until('stream open', 2000, () => crlf.text.includes('retry:'));
+    await until('released', 2000, () => released(sockets, crlf));
+    crlf.socket.write('\r\n');
+    await postJson(running.url, '/api/walls/cut/messages', { body: 'still here' });
+    await until('live after a CRLF', 2000, () => crlf.text.includes('still here'));
+    expect(crlf.closed).toBe(false);
+    crlf.socket.destroy();
+
     const halfClosing = rawClient(running.port, streamRequest('cut'));
     await until('stream open', 2000, () => halfClosing.text.includes('retry:'));
-    await until('released', 2000, () => sockets[1] !== undefined && parserReleased(sockets[1]));
+    await until('released', 2000, () => released(sockets, halfClosing));
     halfClosing.socket.end();
     await until('cut after a half-close', 2000, () => halfClosing.closed);
     await until('no stream left', 2000, () => running?.deps.hub.size === 0);
@@ -110,7 +131,7 @@ describe("a stream's connection without its HTTP parser", () => {
     const sockets = serverSockets(running.server);
     const reader = rawClient(running.port, streamRequest('bye'));
     await until('stream open', 2000, () => reader.text.includes('retry:'));
-    await until('released', 2000, () => sockets[0] !== undefined && parserReleased(sockets[0]));
+    await until('released', 2000, () => released(sockets, reader));
     const closing = running.close();
     await until('the stream ended by the server', 5000, () => reader.closed);
     expect(reader.text).toMatch(/retry: \d+\n\n$/);
