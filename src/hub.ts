@@ -296,7 +296,7 @@ export class Hub {
       else this.#settleWall(fanout);
     }
     // Not reached this turn: first in line for the next, before those that just had theirs.
-    if (index < walls.length) this.#dirty.unshift(...walls.slice(index));
+    if (index < walls.length) this.#dirty = walls.slice(index).concat(this.#dirty);
     if (this.#dirty.length > 0) this.#scheduleFlush();
   };
 
