@@ -339,7 +339,7 @@ const MAX_WIRE_BYTES_PER_CHAR = 12;
 /** Field names, separators, `next`, the idempotency key, multipart boundaries. */
 const REQUEST_OVERHEAD_BYTES = 8 * 1024;
 
-export function flagName(variable: string): string {
+function flagName(variable: string): string {
   return `--${variable
     .replace(/^WALLCAST_/, '')
     .toLowerCase()

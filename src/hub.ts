@@ -141,18 +141,12 @@ export class Hub {
   }
 
   /**
-   * Starts a stream of one wall: sends its head and `retry:` at once, and
-   * registers the subscriber before its replay is read, so that nothing
-   * posted in between is missed; live events are held until `goLive`.
-   * Undefined when the response cannot stream (no socket of its own).
-   */
-  open(wall: string, res: StreamResponse, retryMs: number, headers?: Headers): Subscriber | undefined {
-    return this.openStream([wall], res, retryMs, headers)?.[0];
-  }
-
-  /**
    * Starts a stream of `walls` (one subscriber each, one socket), with
-   * `format` for anything but the plain one-wall JSON stream.
+   * `format` for anything but the plain one-wall JSON stream: sends its head
+   * and `retry:` at once, and registers the subscribers before their replay
+   * is read, so that nothing posted in between is missed; live events are
+   * held until `goLive`. Undefined when the response cannot stream (no
+   * socket of its own).
    */
   openStream(
     walls: readonly string[],

@@ -8,7 +8,7 @@
  * and `event:` refuse CR, LF and NUL outright, and `data:` splits on every
  * line ending into several `data:` lines, which the client joins with LF.
  */
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { Http2ServerResponse } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import type { ReadResult, ResetReason, WallEvent } from './store/store.js';
@@ -86,7 +86,7 @@ export function joinFrames(events: readonly WallEvent[]): Buffer {
 }
 
 /** `event: reset`: the cursor asked for could not be resumed; resume from `start` instead. */
-export function encodeReset(start: string, reason: ResetReason): Buffer {
+function encodeReset(start: string, reason: ResetReason): Buffer {
   return Buffer.from(encodeEvent({ event: 'reset', id: start, data: JSON.stringify({ reason }) }));
 }
 
@@ -95,7 +95,7 @@ export function encodeReset(start: string, reason: ResetReason): Buffer {
  * cursor to resume from (§9.2.6: `id` without `data` sets the last event ID
  * without dispatching).
  */
-export function encodeHeadId(head: string): Buffer {
+function encodeHeadId(head: string): Buffer {
   return Buffer.from(encodeEvent({ id: head }));
 }
 
@@ -124,7 +124,7 @@ export function writeStreamHead(res: StreamResponse, retryMs: number, headers?: 
   res.useChunkedEncodingByDefault = false;
   // One writeHead with a flat list, and no setHeader before it: the response
   // then keeps no header map of its own for the life of the stream.
-  res.writeHead(200, headList(headers));
+  res.writeHead(200, headList(headers, NOTHING));
   socket.cork();
   res.flushHeaders();
   socket.write(encodeRetry(retryMs));
@@ -132,14 +132,16 @@ export function writeStreamHead(res: StreamResponse, retryMs: number, headers?: 
   return socket;
 }
 
-const SSE_HEAD_LIST: readonly string[] = Object.entries(SSE_HEADERS).flat();
-
-/** The stream's head as [name, value, …]: the middleware's headers (each Set-Cookie its own), then the stream's. */
-function headList(headers: Headers | undefined): string[] {
+/**
+ * The stream's head as [name, value, …]: the middleware's headers (each
+ * Set-Cookie its own, and without `skip`), then the stream's own, which take
+ * the place of any set under the same name.
+ */
+function headList(headers: Headers | undefined, skip: ReadonlySet<string>): string[] {
   const list: string[] = [];
   if (headers !== undefined) {
     for (const [name, value] of headers) {
-      if (name !== 'set-cookie' && !SSE_HEADER_NAMES.has(name)) list.push(name, value);
+      if (name !== 'set-cookie' && !SSE_HEADER_NAMES.has(name) && !skip.has(name)) list.push(name, value);
     }
     for (const cookie of headers.getSetCookie()) list.push('Set-Cookie', cookie);
   }
@@ -147,17 +149,28 @@ function headList(headers: Headers | undefined): string[] {
   return list;
 }
 
-/** The stream's own headers, which take the place of any a middleware set under the same name. */
+const SSE_HEAD_LIST: readonly string[] = Object.entries(SSE_HEADERS).flat();
 const SSE_HEADER_NAMES: ReadonlySet<string> = new Set(Object.keys(SSE_HEADERS).map((name) => name.toLowerCase()));
+const NOTHING: ReadonlySet<string> = new Set();
+/** Connection-specific headers have no place in HTTP/2 (RFC 9113, §8.2.2). */
+const HTTP1_ONLY: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade']);
+
+/** A head list as the HTTP/2 response takes it: one name each, Set-Cookie as a list. */
+function headObject(list: readonly string[]): OutgoingHttpHeaders {
+  const head: OutgoingHttpHeaders = {};
+  for (let i = 0; i < list.length; i += 2) {
+    const name = (list[i] as string).toLowerCase();
+    const value = list[i + 1] as string;
+    if (name === 'set-cookie') head[name] = [...((head[name] as string[] | undefined) ?? []), value];
+    else head[name] = value;
+  }
+  return head;
+}
 
 function writeHttp2StreamHead(res: Http2ServerResponse, retryMs: number, headers?: Headers): Duplex | undefined {
   const stream = res.stream;
   if (stream.destroyed || stream.closed) return undefined;
-  if (headers !== undefined) {
-    // Connection-specific headers have no place in HTTP/2 (RFC 9113, §8.2.2).
-    for (const [name, value] of headers) if (name !== 'set-cookie' && name !== 'connection') res.setHeader(name, value);
-  }
-  res.writeHead(200, SSE_HEADERS);
+  res.writeHead(200, headObject(headList(headers, HTTP1_ONLY)));
   // The first write through the response sends its headers with it; the rest go to the stream.
   res.write(encodeRetry(retryMs));
   return stream;
@@ -216,7 +229,7 @@ function eventBody(wallEvent: WallEvent, format: StreamDataFormat): { event?: st
 }
 
 /** The htmx frame of one wall event, cached like the JSON one. */
-export function encodeWallEventHtml(wallEvent: WallEvent): Buffer {
+function encodeWallEventHtml(wallEvent: WallEvent): Buffer {
   let frame = htmlFrames.get(wallEvent);
   if (frame === undefined) {
     frame = Buffer.from(encodeEvent({ ...eventBody(wallEvent, 'html'), id: wallEvent.cursor }));

@@ -17,7 +17,7 @@ const EXPOSED_HEADERS = 'Location, Retry-After, Idempotent-Replayed';
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
 /** Whether `origin` (an `Origin` header) is one `allowed` names; `*` is any. */
-export function originAllowed(allowed: readonly string[], origin: string | undefined): boolean {
+function originAllowed(allowed: readonly string[], origin: string | undefined): boolean {
   return origin !== undefined && (allowed.includes('*') || allowed.includes(origin));
 }
 

@@ -80,19 +80,19 @@ function unsupported(reason: string): void {
  */
 export function releaseParserSoon(socket: Socket, req: IncomingMessage): void {
   if (typeof freeParser !== 'function' || !PARSER_RELEASE.supported) return;
-  const parser = (socket as Socket & { parser?: unknown }).parser;
+  const parser = parserOf(socket);
   if (parser === undefined || parser === null) return;
   setImmediate(release, socket, req, parser);
 }
 
 /** Whether the connection's parser was given back (for tests). */
 export function parserReleased(socket: Socket): boolean {
-  return (socket as Socket & { parser?: unknown }).parser === null && socket.listeners('data').includes(cut);
+  return parserOf(socket) === null && socket.listeners('data').includes(cut);
 }
 
 function release(socket: Socket, req: IncomingMessage, parser: unknown): void {
   if (typeof freeParser !== 'function' || socket.destroyed) return;
-  if ((socket as Socket & { parser?: unknown }).parser !== parser) return;
+  if (parserOf(socket) !== parser) return;
   const data = nodeListener(socket, 'data');
   const end = nodeListener(socket, 'end');
   // A socket that is not exactly as Node's HTTP server leaves it keeps its parser, and so do all after it.
@@ -105,6 +105,11 @@ function release(socket: Socket, req: IncomingMessage, parser: unknown): void {
   freeParser(parser, req, socket);
   socket.on('data', cut);
   socket.on('end', cut);
+}
+
+/** The parser Node's HTTP server keeps on a connection's socket (`null` once freed). */
+function parserOf(socket: Socket): unknown {
+  return (socket as Socket & { parser?: unknown }).parser;
 }
 
 /** Node's one listener of `event` that runs the parser, or undefined when there is not exactly one. */

@@ -20,7 +20,7 @@ const REPLAY_PAGE_SIZE = 500;
 const MAX_STREAM_WALLS = 32;
 
 /** `retry:` sent first, jittered per connection so a restart does not bring every client back at once. */
-export function connectRetryMs(): number {
+function connectRetryMs(): number {
   return 1000 + Math.floor(Math.random() * 2000);
 }
 

@@ -8,6 +8,7 @@ import { EventCache } from './event-cache.js';
 import { LiveFeed } from './live-feed.js';
 import {
   type AppendOptions,
+  BYTES_SLACK,
   type EventListener,
   eventBytes,
   IDEMPOTENCY_TTL_MS,
@@ -26,12 +27,6 @@ import {
 
 /** Bytes of decoded events kept in memory: a whole wall of the longest messages (1000 × 16 KB). */
 const EVENT_CACHE_BYTES = 16 * 1024 * 1024;
-/**
- * Bytes over `historyBytes` a wall may hold before it is trimmed, as a
- * fraction of it: like TRIM_SLACK for rows, so a wall at its byte bound is
- * not trimmed on every post.
- */
-const BYTES_SLACK = 0.1;
 
 interface EventRow {
   seq: number;

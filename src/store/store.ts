@@ -72,6 +72,13 @@ import type { Message, NewMessage } from '../message.js';
  */
 export const TRIM_SLACK = 100;
 
+/**
+ * Bytes over `historyBytes` a wall may hold before it is trimmed, as a
+ * fraction of it (SQLite, Redis): like TRIM_SLACK for rows, so a wall at its
+ * byte bound is not trimmed on every post.
+ */
+export const BYTES_SLACK = 0.1;
+
 /** How long a store remembers an idempotency key (the IETF draft's advice: a day). */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 

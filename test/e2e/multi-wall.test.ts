@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/message.js';
 import type { RunningServer } from '../../src/server.js';
 import { until } from '../support/deadlines.js';
-import { getJson, postJson } from '../support/http.js';
+import { getJson, postJson, postMessage } from '../support/http.js';
 import { startTestServer } from '../support/server.js';
 import { RawSse } from '../support/sse-reader.js';
 
@@ -21,11 +21,7 @@ describe('a stream of several walls', () => {
   });
   afterAll(() => server.close());
 
-  const post = async (wall: string, body: string): Promise<Message> => {
-    const { status, json } = await postJson(base, `/api/walls/${wall}/messages`, { body });
-    expect(status).toBe(201);
-    return json;
-  };
+  const post = (wall: string, body: string) => postMessage(base, wall, body);
   const stream = (walls: string, headers: Record<string, string> = {}, query = '') =>
     new RawSse(`${base}/api/events?walls=${walls}${query}`, headers);
 

@@ -6,7 +6,7 @@ import type { Message } from '../../src/message.js';
 import type { RunningServer } from '../../src/server.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import { until, within } from '../support/deadlines.js';
-import { getJson, postJson } from '../support/http.js';
+import { getJson, postJson, postMessage } from '../support/http.js';
 import { startTestServer } from '../support/server.js';
 import { RawSse } from '../support/sse-reader.js';
 
@@ -19,11 +19,7 @@ describe('event streams', () => {
   });
   afterAll(() => server.close());
 
-  const post = async (wall: string, body: string): Promise<Message> => {
-    const { status, json } = await postJson(base, `/api/walls/${wall}/messages`, { body });
-    expect(status).toBe(201);
-    return json;
-  };
+  const post = (wall: string, body: string) => postMessage(base, wall, body);
 
   it('flushes the headers and a jittered retry at once, then the head id on an empty wall', async () => {
     const sse = new RawSse(`${base}/api/walls/empty/events`);

@@ -39,7 +39,7 @@ describe('Hub passes', () => {
     let writes = 0;
     const subscribers: Subscriber[] = [];
     server = http.createServer((_req, res) => {
-      const subscriber = hub.open('w', res, 1000) as Subscriber;
+      const subscriber = hub.openStream(['w'], res, 1000)?.[0] as Subscriber;
       // Counts the hub's writes on this socket (the head and retry: are written before).
       const socket = res.socket as NonNullable<typeof res.socket>;
       const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;

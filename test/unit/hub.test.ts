@@ -34,7 +34,7 @@ describe('Hub', () => {
     const subscribed = new Promise<Subscriber>((resolve) => {
       opened = resolve;
     });
-    server = http.createServer((_req, res) => opened?.(hub.open('w', res, 1000) as Subscriber));
+    server = http.createServer((_req, res) => opened?.(hub.openStream(['w'], res, 1000)?.[0] as Subscriber));
     await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
     const sse = new RawSse(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
     const subscriber = await subscribed;

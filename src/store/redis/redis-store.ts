@@ -4,6 +4,7 @@ import { type Message, type NewMessage, withCursor } from '../../message.js';
 import { LiveFeed } from '../live-feed.js';
 import {
   type AppendOptions,
+  BYTES_SLACK,
   type EventListener,
   IDEMPOTENCY_TTL_MS,
   type MessageStore,
@@ -35,8 +36,6 @@ const MAX_RECONNECT_MS = 2000;
 const CONNECT_WAIT_MS = 3000;
 /** What a client is told to wait while Redis does not answer. */
 const RETRY_AFTER_SECONDS = 2;
-/** Bytes over `historyBytes` a wall may hold before it is trimmed, as a fraction of it (see TRIM_SLACK). */
-const BYTES_SLACK = 0.1;
 
 type Appended =
   | [status: 'stored', epoch: string, entry: string]
