@@ -11,6 +11,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { MAX_AUTHOR_CHARS } from './message.js';
 
 export interface RateLimit {
   posts: number;
@@ -328,8 +329,6 @@ export type Config = { [K in keyof Settings]: ReturnType<Settings[K]['parse']> }
   maxRequestBytes: number;
 };
 
-/** The author's longest name, in code points (message.ts). */
-const MAX_AUTHOR_CHARS = 64;
 /**
  * The most bytes one code point takes on the wire: a character outside the
  * BMP is a JSON surrogate pair `\uD83D\uDE00` (12 bytes), or 4 UTF-8 bytes

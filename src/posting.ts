@@ -8,14 +8,17 @@
  * the message to its live feed, and from there the hub writes it to every
  * stream of the wall (see server.ts for the one line that connects them).
  */
+
+import { nanoid } from 'nanoid';
 import type { Config } from './config.js';
 import { ApiError, unavailable } from './errors.js';
 import { bearerMatches } from './http/request.js';
 import type { Lifecycle } from './lifecycle.js';
-import { createMessage, type Message, type NewMessage, validateAuthor, validateBody } from './message.js';
+import { MAX_AUTHOR_CHARS, type Message, type NewMessage } from './message.js';
 import type { Metrics } from './metrics.js';
 import type { PostBudget } from './rate-limit.js';
 import { type MessageStore, StoreUnavailableError, WallLimitError } from './store/store.js';
+import { renderMessageHtml } from './views/message-html.js';
 
 /** An idempotency key: 1–255 printable ASCII characters (a UUID, say). */
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
@@ -122,4 +125,58 @@ function parseIdempotencyKey(raw: unknown): string | undefined {
     );
   }
   return raw;
+}
+
+/** Builds a new message from validated text: a fresh nanoid, the time, and its HTML. */
+export function createMessage(wall: string, author: string, body: string, now = new Date()): NewMessage {
+  const id = nanoid();
+  return { id, wall, author, body, html: renderMessageHtml(id, author, body), createdAt: now.toISOString() };
+}
+
+/** C0 controls other than tab and LF (CR is normalised away before this check). */
+const FORBIDDEN_IN_BODY = /[\u0000-\u0008\u000b-\u001f]/;
+/** Authors are one line: no C0 control at all. */
+const FORBIDDEN_IN_AUTHOR = /[\u0000-\u001f]/;
+/** A UTF-16 surrogate without its pair cannot be encoded as UTF-8. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+function codePoints(text: string): number {
+  let count = 0;
+  for (const _ of text) count++;
+  return count;
+}
+
+export function validateBody(raw: unknown, maxBodyChars: number): string {
+  if (typeof raw !== 'string') {
+    throw new ApiError('invalid_body', 'The message needs a "body" text field.');
+  }
+  const body = raw.replace(/\r\n?/g, '\n');
+  if (FORBIDDEN_IN_BODY.test(body) || LONE_SURROGATE.test(body)) {
+    throw new ApiError(
+      'invalid_body',
+      'The body contains a control character; only text, tabs and line breaks are allowed.',
+    );
+  }
+  const trimmed = body.trim();
+  const length = codePoints(trimmed);
+  if (length === 0) throw new ApiError('invalid_body', 'The body is empty; write something.');
+  if (length > maxBodyChars) {
+    throw new ApiError('invalid_body', `The body is ${length} characters long; the limit is ${maxBodyChars}.`);
+  }
+  return trimmed;
+}
+
+export function validateAuthor(raw: unknown): string {
+  if (raw === undefined || raw === null) return '';
+  if (typeof raw !== 'string') {
+    throw new ApiError('invalid_author', 'The author must be text.');
+  }
+  if (FORBIDDEN_IN_AUTHOR.test(raw) || LONE_SURROGATE.test(raw)) {
+    throw new ApiError('invalid_author', 'The author name contains a control character.');
+  }
+  const author = raw.trim();
+  if (codePoints(author) > MAX_AUTHOR_CHARS) {
+    throw new ApiError('invalid_author', `The author name is longer than ${MAX_AUTHOR_CHARS} characters.`);
+  }
+  return author;
 }

@@ -3,7 +3,7 @@
  * every store. A store passes it or it is not a store.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMessage } from '../src/message.js';
+import { createMessage } from '../src/posting.js';
 import {
   eventBytes,
   type MessageStore,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { nanoid } from 'nanoid';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
-import { createMessage } from '../src/message.js';
+import { createMessage } from '../src/posting.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { RedisStreamStore } from '../src/store/redis/redis-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';

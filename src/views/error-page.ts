@@ -1,5 +1,5 @@
 import type { ApiError } from '../errors.js';
-import { escapeHtml } from '../message.js';
+import { escapeHtml } from './message-html.js';
 import { wallPageOf } from './wall-path.js';
 
 /**

@@ -1,5 +1,6 @@
-import { escapeHtml, type Message } from '../message.js';
+import type { Message } from '../message.js';
 import { messagesOf, type ReadResult, resumeCursor } from '../store/store.js';
+import { escapeHtml } from './message-html.js';
 import { wallPagePath } from './wall-path.js';
 
 export interface WallPageOptions {

@@ -5,7 +5,7 @@
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMessage } from '../../src/message.js';
+import { createMessage } from '../../src/posting.js';
 import type { RunningServer } from '../../src/server.js';
 import { launchChromium, live, openTab, postAndTime, shows, waitForBody } from '../support/browser.js';
 import { getJson, postJson } from '../support/http.js';

@@ -6,7 +6,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Hub } from '../../src/hub.js';
-import { createMessage } from '../../src/message.js';
+import { createMessage } from '../../src/posting.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { WallEvent } from '../../src/store/store.js';
 import type { Subscriber } from '../../src/subscriber.js';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/errors.js';
-import { linkify, renderMessageHtml, validateAuthor, validateBody } from '../../src/message.js';
+import { validateAuthor, validateBody } from '../../src/posting.js';
+import { linkify, renderMessageHtml } from '../../src/views/message-html.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -59,10 +60,19 @@ describe('HTML rendering', () => {
     );
   });
 
-  it('links http(s) URLs with nofollow, leaving trailing punctuation outside', () => {
+  it('links http(s) URLs to a new tab with nofollow, leaving trailing punctuation outside', () => {
     expect(linkify('see https://example.com/a?b=1&c=2.')).toBe(
-      'see <a href="https://example.com/a?b=1&amp;c=2" rel="nofollow noopener">https://example.com/a?b=1&amp;c=2</a>.',
+      'see <a href="https://example.com/a?b=1&amp;c=2" target="_blank" rel="noopener noreferrer nofollow">' +
+        'https://example.com/a?b=1&amp;c=2</a>.',
     );
+  });
+
+  it('keeps balanced parentheses in a URL and links www. hosts, but not bare names or e-mail', () => {
+    const html = linkify('https://en.wikipedia.org/wiki/Foo_(bar), www.example.org/a. example.com a@b.com');
+    expect(html).toContain('href="https://en.wikipedia.org/wiki/Foo_(bar)"');
+    expect(html).toMatch(/href="http:\/\/www.example.org\/a"[^>]*>www.example.org\/a<\/a>\./);
+    expect(html).not.toContain('href="http://example.com"');
+    expect(html).not.toContain('mailto:');
   });
 
   it('never lets a URL break out of its attribute or link other schemes', () => {
