@@ -7,8 +7,8 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorCode, UnavailableReason } from './errors.js';
-import type { Hub } from './hub.js';
 import type { MessageStore } from './store/store.js';
+import type { Hub } from './stream/hub.js';
 
 /** Walls given a series of their own (the ones with the most streams): label sets stay bounded. */
 const TOP_WALLS = 20;
@@ -74,6 +74,11 @@ export class Metrics {
     ]) {
       this.registry.removeSingleMetric(name);
     }
+  }
+
+  /** The headers of a `/metrics` answer (the content type Prometheus expects). */
+  headers(): Record<string, string> {
+    return { 'Content-Type': this.registry.contentType };
   }
 
   refused(reason: RefusalReason): void {
