@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { nanoid } from 'nanoid';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
@@ -8,7 +9,7 @@ import { createMessage } from '../src/posting.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { RedisStreamStore } from '../src/store/redis/redis-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
-import type { StoreLimits } from '../src/store/store.js';
+import { type StoreLimits, StoreOpenError } from '../src/store/store.js';
 import { describeStoreContract } from './store-contract.js';
 import { deleteRedisPrefix, redisUrl } from './support/redis.js';
 import { withoutRedis } from './support/services.js';
@@ -76,5 +77,78 @@ describe('MemoryStore across restarts', () => {
     await new Promise((resolve) => setTimeout(resolve, 2));
     const page = await second.read('w', { after: old.cursor, limit: 10 });
     expect(page.reset).toBe('epoch');
+  });
+});
+
+describe('SqliteStore across versions', () => {
+  /** A database as wallcast 0.2 left it: no schema version, no wall activity columns. */
+  function writeUnversionedFile(path: string): void {
+    const db = new Database(path);
+    db.exec(`
+      CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE events (seq INTEGER PRIMARY KEY, wall TEXT NOT NULL, type TEXT NOT NULL, id TEXT NOT NULL,
+        json TEXT NOT NULL, bytes INTEGER NOT NULL DEFAULT 0, at_ms INTEGER NOT NULL DEFAULT 0, post_key TEXT);
+      CREATE INDEX events_by_wall ON events (wall, seq);
+      CREATE INDEX messages_by_id ON events (wall, id) WHERE type = 'message';
+      CREATE INDEX messages_by_post_key ON events (wall, post_key) WHERE post_key IS NOT NULL;
+      CREATE TABLE walls (wall TEXT PRIMARY KEY, rows INTEGER NOT NULL, trimmed_upto INTEGER NOT NULL,
+        bytes INTEGER NOT NULL DEFAULT 0);
+      INSERT INTO meta VALUES ('epoch', '0a0b0c0d'), ('last_seq', '3');
+    `);
+    const insert = db.prepare(
+      'INSERT INTO events (seq, wall, type, id, json, bytes, at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    );
+    const message = (seq: number, wall: string, atMs: number) => {
+      const json = JSON.stringify({ ...createMessage(wall, '', `old ${seq}`), cursor: `0a0b0c0d-${seq}` });
+      insert.run(seq, wall, 'message', `id${seq}`, json, json.length, atMs);
+    };
+    message(1, 'older', 1_000);
+    message(2, 'newer', 2_000);
+    message(3, 'older', 3_000);
+    db.exec(`INSERT INTO walls VALUES ('older', 2, 0, 100), ('newer', 1, 0, 50), ('emptied', 0, 7, 0)`);
+    db.close();
+  }
+
+  it('opens a file of wallcast 0.2: its walls listed by their newest event, its cursors still resuming', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wallcast-sqlite-'));
+    const path = join(dir, 'wall.db');
+    try {
+      writeUnversionedFile(path);
+      const store = new SqliteStore(path, limits(50));
+      expect(await store.listWalls({ limit: 10 })).toEqual({
+        walls: [
+          { wall: 'older', lastActivityAt: new Date(3_000).toISOString(), head: '0a0b0c0d-3' },
+          { wall: 'newer', lastActivityAt: new Date(2_000).toISOString(), head: '0a0b0c0d-2' },
+        ],
+      });
+      const resumed = await store.read('older', { after: '0a0b0c0d-1', limit: 10 });
+      expect(resumed.events.map((e) => e.cursor)).toEqual(['0a0b0c0d-3']);
+      const later = await store.append(createMessage('newer', '', 'new'));
+      expect(later.cursor).toBe('0a0b0c0d-4');
+      expect((await store.listWalls({ limit: 1 })).walls).toEqual([
+        { wall: 'newer', lastActivityAt: expect.any(String), head: later.cursor },
+      ]);
+      await store.close();
+      // Opened again, the file is not migrated twice.
+      const again = new SqliteStore(path, limits(50));
+      expect((await again.listWalls({ limit: 10 })).walls.map((w) => w.wall)).toEqual(['newer', 'older']);
+      await again.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a file of a newer wallcast, saying so', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wallcast-sqlite-'));
+    const path = join(dir, 'wall.db');
+    try {
+      const db = new Database(path);
+      db.pragma('user_version = 99');
+      db.close();
+      expect(() => new SqliteStore(path, limits(50))).toThrow(StoreOpenError);
+      expect(() => new SqliteStore(path, limits(50))).toThrow(/newer wallcast/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

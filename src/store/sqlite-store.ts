@@ -6,13 +6,18 @@ import { type Message, type NewMessage, withCursor } from '../message.js';
 import { EpochCursors } from './epoch-cursor.js';
 import { EventCache } from './event-cache.js';
 import { LiveFeed } from './live-feed.js';
+import { takePage } from './page.js';
 import {
   type AppendOptions,
   BYTES_SLACK,
   type EventListener,
   eventBytes,
+  formatWallListCursor,
   IDEMPOTENCY_TTL_MS,
+  MAX_WALLS_LISTED,
   type MessageStore,
+  type OlderPage,
+  type ReadBeforeQuery,
   type ReadQuery,
   type ReadResult,
   type ResetReason,
@@ -23,6 +28,9 @@ import {
   TRIM_SLACK,
   type WallEvent,
   WallLimitError,
+  type WallList,
+  type WallListQuery,
+  wallListAfter,
 } from './store.js';
 
 /** Bytes of decoded events kept in memory: a whole wall of the longest messages (1000 × 16 KB). */
@@ -40,6 +48,13 @@ interface WallRow {
   rows: number;
   bytes: number;
   trimmedUpto: number;
+}
+
+/** What a batch changes in one wall's row: rows and bytes added (a delete may take bytes away), its newest seq. */
+interface WallGrowth {
+  rows: number;
+  bytes: number;
+  lastSeq: number;
 }
 
 /** A write waiting for the next group commit: a post, or a moderation delete. */
@@ -115,10 +130,10 @@ export class SqliteStore implements MessageStore {
         'INSERT INTO events (seq, wall, type, id, json, bytes, at_ms, post_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       grow: this.#db.prepare(
-        `INSERT INTO walls (wall, rows, bytes, trimmed_upto) VALUES (?, ?, ?, 0)
-         ON CONFLICT (wall) DO UPDATE SET rows = rows + excluded.rows, bytes = bytes + excluded.bytes`,
+        `INSERT INTO walls (wall, rows, bytes, trimmed_upto, last_seq, last_ms) VALUES (?, ?, ?, 0, ?, ?)
+         ON CONFLICT (wall) DO UPDATE SET rows = rows + excluded.rows, bytes = bytes + excluded.bytes,
+           last_seq = excluded.last_seq, last_ms = excluded.last_ms`,
       ),
-      shrink: this.#db.prepare('UPDATE walls SET bytes = bytes - ? WHERE wall = ?'),
       saveLastSeq: this.#db.prepare("UPDATE meta SET value = ? WHERE key = 'last_seq'"),
       oldest: this.#db.prepare('SELECT seq, bytes FROM events WHERE wall = ? ORDER BY seq'),
       trim: this.#db.prepare('DELETE FROM events WHERE wall = ? AND seq <= ?'),
@@ -130,8 +145,9 @@ export class SqliteStore implements MessageStore {
       after: this.#db.prepare(
         'SELECT seq, type, id, json, bytes FROM events WHERE wall = ? AND seq > ? ORDER BY seq LIMIT ?',
       ),
-      newest: this.#db.prepare(
-        "SELECT seq, type, id, json, bytes FROM events WHERE wall = ? AND type = 'message' ORDER BY seq DESC LIMIT ?",
+      // Newest first; a fresh read asks for the messages before a seq past every other.
+      older: this.#db.prepare(
+        "SELECT seq, type, id, json, bytes FROM events WHERE wall = ? AND type = 'message' AND seq < ? ORDER BY seq DESC LIMIT ?",
       ),
       byId: this.#db.prepare("SELECT seq, json, bytes FROM events WHERE wall = ? AND id = ? AND type = 'message'"),
       remove: this.#db.prepare('DELETE FROM events WHERE seq = ?'),
@@ -144,6 +160,13 @@ export class SqliteStore implements MessageStore {
       ),
       span: this.#db.prepare(
         'SELECT count(*) AS rows, coalesce(sum(bytes), 0) AS bytes FROM events WHERE wall = ? AND seq <= ?',
+      ),
+      walls: this.#db.prepare(
+        'SELECT wall, last_seq AS lastSeq, last_ms AS atMs FROM walls WHERE rows > 0 ORDER BY last_ms DESC, wall DESC LIMIT ?',
+      ),
+      wallsAfter: this.#db.prepare(
+        `SELECT wall, last_seq AS lastSeq, last_ms AS atMs FROM walls
+         WHERE rows > 0 AND (last_ms, wall) < (?, ?) ORDER BY last_ms DESC, wall DESC LIMIT ?`,
       ),
       probe: this.#db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES ('ready_probe', ?)"),
     };
@@ -186,26 +209,74 @@ export class SqliteStore implements MessageStore {
   }
 
   #read(wall: string, query: ReadQuery): ReadResult {
-    const trimmedUpto = (this.#statements.wall.get(wall) as WallRow | undefined)?.trimmedUpto ?? 0;
-    const headSeq = (this.#statements.head.get(wall) as { seq: number | null }).seq ?? trimmedUpto;
-    const head = this.#cursors.format(headSeq);
-    const maxBytes = query.maxBytes ?? Number.POSITIVE_INFINITY;
+    const { head, trimmedUpto } = this.#span(wall);
     let reset: ResetReason | undefined;
     if (query.after !== undefined) {
       const position = this.#cursors.position(query.after, trimmedUpto, this.#lastSeq);
       if (typeof position === 'number') {
-        const rows = upTo(this.#statements.after.iterate(wall, position, query.limit) as Iterable<EventRow>, maxBytes);
-        return { events: rows.map((row) => this.#event(row)), head, start: query.after };
+        const rows = page(this.#statements.after.iterate(wall, position, query.limit) as Iterable<EventRow>, query);
+        return { events: rows.items.map((row) => this.#event(row)), head, start: query.after };
       }
       reset = position.reset;
     }
-    const rows = upTo(this.#statements.newest.iterate(wall, query.limit) as Iterable<EventRow>, maxBytes).reverse();
+    const rows = this.#older(wall, Number.MAX_SAFE_INTEGER, query).rows;
     const events = rows.map((row) => this.#event(row));
     const first = rows[0];
     // The row before the first one returned may be of another wall: any seq
     // between it and the first row names the same position, so seq - 1 does.
     const start = first === undefined ? head : this.#cursors.format(first.seq - 1);
     return reset === undefined ? { events, head, start } : { events, head, start, reset };
+  }
+
+  async readBefore(wall: string, query: ReadBeforeQuery): Promise<OlderPage> {
+    return this.#answer(() => {
+      const { trimmedUpto } = this.#span(wall);
+      const position = this.#cursors.position(query.before, trimmedUpto, this.#lastSeq);
+      if (typeof position !== 'number' && position.reset === 'trimmed') {
+        return { messages: [], more: false, reset: 'trimmed' };
+      }
+      const older = this.#older(wall, typeof position === 'number' ? position : Number.MAX_SAFE_INTEGER, query);
+      const messages = older.rows.map((row) => (this.#event(row) as { message: Message }).message);
+      return typeof position === 'number'
+        ? { messages, more: older.more }
+        : { messages, more: older.more, reset: position.reset };
+    });
+  }
+
+  async listWalls(query: WallListQuery): Promise<WallList> {
+    const after = wallListAfter(query.after);
+    const limit = Math.min(query.limit, MAX_WALLS_LISTED);
+    const rows = this.#answer(
+      () =>
+        (after === undefined
+          ? this.#statements.walls.all(limit + 1)
+          : this.#statements.wallsAfter.all(after.atMs, after.wall, limit + 1)) as {
+          wall: string;
+          lastSeq: number;
+          atMs: number;
+        }[],
+    );
+    const walls = rows.slice(0, limit).map((row) => ({
+      wall: row.wall,
+      lastActivityAt: new Date(row.atMs).toISOString(),
+      head: this.#cursors.format(row.lastSeq),
+    }));
+    const last = rows[limit - 1];
+    return rows.length > limit && last !== undefined ? { walls, next: formatWallListCursor(last) } : { walls };
+  }
+
+  /** A wall's head, and the seq just before its oldest event kept (cursors before it are trimmed). */
+  #span(wall: string): { head: string; trimmedUpto: number } {
+    const trimmedUpto = (this.#statements.wall.get(wall) as WallRow | undefined)?.trimmedUpto ?? 0;
+    const headSeq = (this.#statements.head.get(wall) as { seq: number | null }).seq ?? trimmedUpto;
+    return { head: this.#cursors.format(headSeq), trimmedUpto };
+  }
+
+  /** A page of a wall's messages before `seq`, oldest first (one row more is read, for `more`). */
+  #older(wall: string, seq: number, query: ReadQuery | ReadBeforeQuery): { rows: EventRow[]; more: boolean } {
+    const rows = this.#statements.older.iterate(wall, seq, query.limit + 1) as Iterable<EventRow>;
+    const { items, more } = page(rows, query);
+    return { rows: items.reverse(), more };
   }
 
   async get(wall: string, id: string): Promise<Message | undefined> {
@@ -298,8 +369,8 @@ export class SqliteStore implements MessageStore {
   /** The batch, inside its transaction. Counters change only once it commits. */
   #write(batch: PendingWrite[], nowMs: number): { outcomes: Outcome[]; lastSeq: number; newWalls: number } {
     const outcomes: Outcome[] = [];
-    /** The walls this batch posts to, with the rows and bytes it adds to each. */
-    const grown = new Map<string, { rows: number; bytes: number }>();
+    /** The walls this batch changes, with what it changes in each. */
+    const grown = new Map<string, WallGrowth>();
     let seq = this.#lastSeq;
     let newWalls = 0;
     for (const write of batch) {
@@ -314,7 +385,6 @@ export class SqliteStore implements MessageStore {
         // The message row leaves; the delete row takes its place in the wall's count.
         this.#statements.remove.run(target.seq);
         this.#cache.delete(target.seq);
-        this.#statements.shrink.run(target.bytes - eventBytes(event), write.wall);
         this.#statements.insert.run(
           seq,
           write.wall,
@@ -325,6 +395,10 @@ export class SqliteStore implements MessageStore {
           nowMs,
           null,
         );
+        const growth = grown.get(write.wall) ?? { rows: 0, bytes: 0, lastSeq: seq };
+        growth.bytes += eventBytes(event) - target.bytes;
+        growth.lastSeq = seq;
+        grown.set(write.wall, growth);
         outcomes.push({ kind: 'stored', event, bytes: eventBytes(event) });
         continue;
       }
@@ -348,7 +422,7 @@ export class SqliteStore implements MessageStore {
           }
           newWalls++;
         }
-        growth = { rows: 0, bytes: 0 };
+        growth = { rows: 0, bytes: 0, lastSeq: 0 };
         grown.set(write.wall, growth);
       }
       seq++;
@@ -359,12 +433,13 @@ export class SqliteStore implements MessageStore {
       this.#statements.insert.run(seq, write.wall, 'message', message.id, json, bytes, nowMs, key ?? null);
       growth.rows++;
       growth.bytes += bytes;
+      growth.lastSeq = seq;
       outcomes.push({ kind: 'stored', event, bytes });
     }
     this.#statements.saveLastSeq.run(String(seq));
-    // Each wall's row once per commit, however many of its posts the batch holds.
+    // Each wall's row once per commit, however many of its events the batch holds.
     for (const [wall, growth] of grown) {
-      this.#statements.grow.run(wall, growth.rows, growth.bytes);
+      this.#statements.grow.run(wall, growth.rows, growth.bytes, growth.lastSeq, nowMs);
       this.#trimToBounds(wall);
     }
     return { outcomes, lastSeq: seq, newWalls };
@@ -436,16 +511,9 @@ function settle(write: PendingWrite, outcome: Outcome): void {
   else if (outcome.kind === 'stored' && outcome.event.type === 'message') write.resolve(outcome.event.message);
 }
 
-/** Rows up to `maxBytes` (always the first): the rest is never read from the database. */
-function upTo(rows: Iterable<EventRow>, maxBytes: number): EventRow[] {
-  const kept: EventRow[] = [];
-  let bytes = 0;
-  for (const row of rows) {
-    bytes += row.bytes;
-    if (bytes > maxBytes && kept.length > 0) break;
-    kept.push(row);
-  }
-  return kept;
+/** Rows of one page (`maxBytes` stops it early): the rest is never read from the database. */
+function page(rows: Iterable<EventRow>, query: ReadQuery | ReadBeforeQuery) {
+  return takePage(rows, (row) => row.bytes, query.limit, query.maxBytes);
 }
 
 /**
@@ -516,7 +584,11 @@ function openDatabase(path: string): Database.Database {
   }
 }
 
-/** The schema, created when missing; columns added since the first version are added to older files. */
+/**
+ * The schema: created when missing, then brought to the newest version one
+ * step at a time (`PRAGMA user_version` counts the steps a file has taken),
+ * so every file a wallcast ever wrote opens.
+ */
 function migrate(db: Database.Database): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -539,9 +611,27 @@ function migrate(db: Database.Database): void {
       bytes        INTEGER NOT NULL DEFAULT 0
     );
   `);
-  const columns = (table: string) =>
-    new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
-  db.transaction(() => {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > MIGRATIONS.length) {
+    throw new StoreOpenError(
+      `the database is of a newer wallcast (schema ${version}; this one knows ${MIGRATIONS.length})`,
+    );
+  }
+  for (const [i, step] of MIGRATIONS.entries()) {
+    if (i < version) continue;
+    db.transaction(() => {
+      step(db);
+      db.pragma(`user_version = ${i + 1}`);
+    })();
+  }
+}
+
+/** The steps from an unversioned file (the tables above) to the newest schema; never edit one, add one. */
+const MIGRATIONS: ((db: Database.Database) => void)[] = [
+  // 1: the columns added before files had a version (each added only when missing), the epoch and the seq counter.
+  (db) => {
+    const columns = (table: string) =>
+      new Set((db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name));
     const events = columns('events');
     if (!events.has('post_key')) db.exec('ALTER TABLE events ADD COLUMN post_key TEXT');
     // The key lives with its message, and goes when the message is trimmed.
@@ -562,8 +652,19 @@ function migrate(db: Database.Database): void {
     }
     db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('epoch', ?)").run(randomBytes(4).toString('hex'));
     db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('last_seq', '0')").run();
-  })();
-}
+  },
+  // 2: each wall's newest event (seq and time), and the index listWalls pages through (issue 18).
+  (db) => {
+    db.exec(`
+      ALTER TABLE walls ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE walls ADD COLUMN last_ms INTEGER NOT NULL DEFAULT 0;
+      UPDATE walls SET
+        last_seq = coalesce((SELECT max(seq) FROM events WHERE events.wall = walls.wall), trimmed_upto),
+        last_ms = coalesce((SELECT at_ms FROM events WHERE events.wall = walls.wall ORDER BY seq DESC LIMIT 1), 0);
+      CREATE INDEX walls_by_activity ON walls (last_ms DESC, wall DESC) WHERE rows > 0;
+    `);
+  },
+];
 
 /** One line a person can act on, from what the file system or SQLite said. */
 function describe(error: unknown, path: string, doing?: string): StoreOpenError {

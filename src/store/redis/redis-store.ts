@@ -8,6 +8,8 @@ import {
   type EventListener,
   IDEMPOTENCY_TTL_MS,
   type MessageStore,
+  type OlderPage,
+  type ReadBeforeQuery,
   type ReadQuery,
   type ReadResult,
   retentionSweepMs,
@@ -16,6 +18,8 @@ import {
   TRIM_SLACK,
   type WallEvent,
   WallLimitError,
+  type WallList,
+  type WallListQuery,
 } from '../store.js';
 import { type FeedEntry, FeedReader, feedEnd } from './feed-reader.js';
 import { compareCursors, cursorBefore, formatCursor, newEpoch, parseCursor } from './redis-cursor.js';
@@ -187,6 +191,14 @@ export class RedisStreamStore implements MessageStore {
     if (malformed) page.reset = 'malformed';
     else if (status === 'unknown' || status === 'trimmed' || status === 'epoch') page.reset = status;
     return page;
+  }
+
+  async readBefore(_wall: string, _query: ReadBeforeQuery): Promise<OlderPage> {
+    throw new Error('RedisStreamStore.readBefore: not yet (issue 18; the next commit)');
+  }
+
+  async listWalls(_query: WallListQuery): Promise<WallList> {
+    throw new Error('RedisStreamStore.listWalls: not yet (issue 18; the next commit)');
   }
 
   async get(wall: string, id: string): Promise<Message | undefined> {
