@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.js';
@@ -9,9 +10,9 @@ import { createMessage } from '../src/posting.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { RedisStreamStore } from '../src/store/redis/redis-store.js';
 import { SqliteStore } from '../src/store/sqlite-store.js';
-import { type StoreLimits, StoreOpenError } from '../src/store/store.js';
+import { type StoreLimits, StoreOpenError, WallLimitError } from '../src/store/store.js';
 import { describeStoreContract } from './store-contract.js';
-import { deleteRedisPrefix, redisUrl } from './support/redis.js';
+import { deleteRedisPrefix, REDIS_URL, redisUrl } from './support/redis.js';
 import { withoutRedis } from './support/services.js';
 
 /** A store's limits for tests that only care about the history size. */
@@ -45,6 +46,41 @@ describe.skipIf(await withoutRedis())('on a real Redis', () => {
         await deleteRedisPrefix(prefix);
       },
     };
+  });
+});
+
+describe.skipIf(await withoutRedis())('RedisStreamStore across versions', () => {
+  it('adopts the wall set of wallcast 0.2: its walls with events listed by their newest, counted against maxWalls', async () => {
+    const prefix = `wallcast-test-${nanoid(8)}:`;
+    const redis = new Redis(REDIS_URL);
+    const log = createLogger('silent');
+    try {
+      const first = await RedisStreamStore.open(redisUrl(prefix), { ...limits(10), maxWalls: 2 }, log);
+      const kept = await first.append(createMessage('kept', '', 'from before'));
+      await first.close();
+      // As 0.2 left it: a set of walls, one of them with no events left, and no active set.
+      await redis.del(`${prefix}active`);
+      await redis.sadd(`${prefix}walls`, 'kept', 'expired');
+      const second = await RedisStreamStore.open(redisUrl(prefix), { ...limits(10), maxWalls: 2 }, log);
+      try {
+        const list = await second.listWalls({ limit: 10 });
+        expect(list.walls).toEqual([
+          {
+            wall: 'kept',
+            lastActivityAt: new Date(Number(kept.cursor.split('-')[1])).toISOString(),
+            head: kept.cursor,
+          },
+        ]);
+        expect(await redis.exists(`${prefix}walls`)).toBe(0);
+        await second.append(createMessage('second', '', 'room for one more'));
+        await expect(second.append(createMessage('third', '', 'no room'))).rejects.toBeInstanceOf(WallLimitError);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      redis.disconnect();
+      await deleteRedisPrefix(prefix);
+    }
   });
 });
 

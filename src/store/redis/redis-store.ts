@@ -6,12 +6,15 @@ import {
   type AppendOptions,
   BYTES_SLACK,
   type EventListener,
+  formatWallListCursor,
   IDEMPOTENCY_TTL_MS,
+  MAX_WALLS_LISTED,
   type MessageStore,
   type OlderPage,
   type ReadBeforeQuery,
   type ReadQuery,
   type ReadResult,
+  type ResetReason,
   retentionSweepMs,
   type StoreLimits,
   StoreUnavailableError,
@@ -19,11 +22,13 @@ import {
   type WallEvent,
   WallLimitError,
   type WallList,
+  type WallListPosition,
   type WallListQuery,
+  wallListAfter,
 } from '../store.js';
 import { type FeedEntry, FeedReader, feedEnd } from './feed-reader.js';
 import { compareCursors, cursorBefore, formatCursor, newEpoch, parseCursor } from './redis-cursor.js';
-import { APPEND, DELETE, EXPIRE, READ } from './scripts.js';
+import { APPEND, DELETE, EXPIRE, LIST_WALLS, READ } from './scripts.js';
 
 /**
  * The shared feed every instance reads (entries, about; trimmed with `~`).
@@ -49,10 +54,14 @@ interface RedisWithScripts extends Redis {
   wallAppend(...keysThenArgs: (string | number)[]): Promise<Appended | [status: 'wall_limit', epoch: string]>;
   wallRead(
     ...keysThenArgs: (string | number)[]
-  ): Promise<[status: string, epoch: string, head: string, entries: FeedEntry[]]>;
+  ): Promise<[status: ReadStatus, epoch: string, head: string, entries: FeedEntry[], more: 0 | 1]>;
   wallDelete(...keysThenArgs: (string | number)[]): Promise<[epoch: string, entry: string] | null>;
   wallExpire(...keysThenArgs: (string | number)[]): Promise<number>;
+  wallList(...keysThenArgs: (string | number)[]): Promise<[epoch: string, wallsAndMs: string[]]>;
 }
+
+/** What the read script answered: the direction asked for, or the newest messages (with why, on a reset). */
+type ReadStatus = 'after' | 'before' | 'newest' | 'epoch' | 'unknown' | 'trimmed';
 
 /**
  * One Redis Stream per wall, `{epoch}-{entry id}` as cursors, and one shared
@@ -87,8 +96,9 @@ export class RedisStreamStore implements MessageStore {
     reportConnection(this.#redis, log);
     this.#redis.defineCommand('wallAppend', { numberOfKeys: 7, lua: APPEND });
     this.#redis.defineCommand('wallRead', { numberOfKeys: 3, lua: READ });
-    this.#redis.defineCommand('wallDelete', { numberOfKeys: 6, lua: DELETE });
+    this.#redis.defineCommand('wallDelete', { numberOfKeys: 7, lua: DELETE });
     this.#redis.defineCommand('wallExpire', { numberOfKeys: 5, lua: EXPIRE });
+    this.#redis.defineCommand('wallList', { numberOfKeys: 2, lua: LIST_WALLS });
     const reader = new Redis(parsed.toString(), { maxRetriesPerRequest: null, retryStrategy });
     // The command connection reports outages; the reader's own errors are its retries.
     reader.on('error', () => {});
@@ -115,7 +125,36 @@ export class RedisStreamStore implements MessageStore {
     // reader sees every append made through it.
     store.#feedEpoch = (await store.#redis.get(store.#key('epoch')).catch(() => null)) ?? undefined;
     store.#reader.start(await feedEnd(store.#redis, store.#key('feed')).catch(() => undefined));
+    await store.#adoptWallSet().catch((error: unknown) => {
+      log.warn(
+        { err: error },
+        'redis: the wall set of wallcast 0.2 could not be adopted; trying again at the next start',
+      );
+    });
     return store;
+  }
+
+  /**
+   * wallcast 0.2 kept the walls with history in a set, `{prefix}walls`; the
+   * active sorted set replaced it (scripts.ts). Each wall of the old set
+   * that still has events joins the new one, scored by its newest event
+   * (NX: a wall an append scored meanwhile keeps that score), and the old
+   * set goes, so this runs once.
+   */
+  async #adoptWallSet(): Promise<void> {
+    const old = this.#key('walls');
+    if ((await this.#redis.exists(old)) === 0) return;
+    let cursor = '0';
+    do {
+      const [next, walls] = await this.#redis.sscan(old, cursor, 'COUNT', 100);
+      for (const wall of walls) {
+        const [newest] = (await this.#redis.xrevrange(this.#wallKeys(wall)[0], '+', '-', 'COUNT', 1)) as FeedEntry[];
+        if (newest !== undefined) await this.#redis.zadd(this.#key('active'), 'NX', streamIdMs(newest[0]), wall);
+      }
+      cursor = next;
+    } while (cursor !== '0');
+    await this.#redis.del(old);
+    this.log.info('redis: the wall set of wallcast 0.2 is now the active set');
   }
 
   async append(draft: NewMessage, options: AppendOptions = {}): Promise<Message> {
@@ -125,7 +164,7 @@ export class RedisStreamStore implements MessageStore {
       this.#redis.wallAppend(
         ...this.#wallKeys(draft.wall),
         this.#key('epoch'),
-        this.#key('walls'),
+        this.#key('active'),
         `${this.#wallTag(draft.wall)}:keys`,
         newEpoch(),
         historySize,
@@ -153,6 +192,7 @@ export class RedisStreamStore implements MessageStore {
         ...this.#wallKeys(wall),
         this.#key('epoch'),
         `${this.#wallTag(wall)}:keys`,
+        this.#key('active'),
         newEpoch(),
         id,
         wall,
@@ -163,42 +203,83 @@ export class RedisStreamStore implements MessageStore {
   }
 
   async read(wall: string, query: ReadQuery): Promise<ReadResult> {
-    // A cursor Redis could not have issued is not sent: it is read as "the newest", then marked.
-    const after = query.after === undefined ? undefined : parseCursor(query.after);
-    const malformed = query.after !== undefined && after === undefined;
+    const { status, head, events } = await this.#read(wall, query.after, 'after', query);
+    if (status === 'after') return { events, head, start: query.after as string };
+    const page: ReadResult = { events, head, start: events[0] === undefined ? head : cursorBefore(events[0].cursor) };
+    // Going forward, anything but `after` and `newest` is a reset.
+    if (status !== 'newest') page.reset = status as ResetReason;
+    return page;
+  }
+
+  async readBefore(wall: string, query: ReadBeforeQuery): Promise<OlderPage> {
+    const { status, events, more } = await this.#read(wall, query.before, 'before', query);
+    const messages = events.flatMap((event) => (event.type === 'message' ? [event.message] : []));
+    return status === 'before' ? { messages, more } : { messages, more, reset: status as ResetReason };
+  }
+
+  /**
+   * One call of the read script, its events oldest first. A cursor Redis
+   * could not have issued is not sent: it is read as "the newest", and the
+   * status says `malformed`.
+   */
+  async #read(
+    wall: string,
+    cursor: string | undefined,
+    direction: 'after' | 'before',
+    query: ReadQuery | ReadBeforeQuery,
+  ): Promise<{ status: ReadStatus | 'malformed'; head: string; events: WallEvent[]; more: boolean }> {
+    const parsed = cursor === undefined ? undefined : parseCursor(cursor);
     const [events, meta] = this.#wallKeys(wall);
-    const [status, epoch, head, entries] = await this.#call('read', () =>
+    const [status, epoch, head, entries, more] = await this.#call('read', () =>
       this.#redis.wallRead(
         events,
         meta,
         this.#key('epoch'),
         newEpoch(),
-        after?.epoch ?? '',
-        after?.entryId ?? '',
+        parsed?.epoch ?? '',
+        parsed?.entryId ?? '',
         query.limit,
         query.maxBytes ?? Number.MAX_SAFE_INTEGER,
+        direction,
       ),
     );
-    const headCursor = formatCursor(epoch, head);
-    const toEvents = (list: FeedEntry[]) => list.map(([id, fields]) => toEvent(formatCursor(epoch, id), fields));
-    if (status === 'after') return { events: toEvents(entries), head: headCursor, start: query.after as string };
-    const newest = toEvents(entries.reverse());
-    const page: ReadResult = {
-      events: newest,
-      head: headCursor,
-      start: newest[0] === undefined ? headCursor : cursorBefore(newest[0].cursor),
+    // Forward the script answers oldest first; the newest messages and going back, newest first.
+    const ordered = status === 'after' ? entries : entries.reverse();
+    return {
+      status: cursor !== undefined && parsed === undefined ? 'malformed' : status,
+      head: formatCursor(epoch, head),
+      events: ordered.map(([id, fields]) => toEvent(formatCursor(epoch, id), fields)),
+      more: more === 1,
     };
-    if (malformed) page.reset = 'malformed';
-    else if (status === 'unknown' || status === 'trimmed' || status === 'epoch') page.reset = status;
-    return page;
   }
 
-  async readBefore(_wall: string, _query: ReadBeforeQuery): Promise<OlderPage> {
-    throw new Error('RedisStreamStore.readBefore: not yet (issue 18; the next commit)');
-  }
-
-  async listWalls(_query: WallListQuery): Promise<WallList> {
-    throw new Error('RedisStreamStore.listWalls: not yet (issue 18; the next commit)');
+  async listWalls(query: WallListQuery): Promise<WallList> {
+    const after = wallListAfter(query.after);
+    const limit = Math.min(query.limit, MAX_WALLS_LISTED);
+    return this.#call('read', async () => {
+      const [epoch, flat] = await this.#redis.wallList(
+        this.#key('active'),
+        this.#key('epoch'),
+        newEpoch(),
+        after?.atMs ?? '',
+        after?.wall ?? '',
+        limit + 1,
+      );
+      const listed: WallListPosition[] = [];
+      for (let i = 0; i < flat.length; i += 2) listed.push({ wall: flat[i] as string, atMs: Number(flat[i + 1]) });
+      const shown = listed.slice(0, limit);
+      // Each wall's head is in its own meta hash (a hash slot of its own): one pipeline, not one script.
+      const pipeline = this.#redis.pipeline();
+      for (const { wall } of shown) pipeline.hget(this.#wallKeys(wall)[1], 'head');
+      const heads = shown.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+      const walls = shown.map(({ wall, atMs }, i) => ({
+        wall,
+        lastActivityAt: new Date(atMs).toISOString(),
+        head: formatCursor(epoch, (heads[i]?.[1] as string | null | undefined) ?? '0-0'),
+      }));
+      const last = shown.at(-1);
+      return listed.length > limit && last !== undefined ? { walls, next: formatWallListCursor(last) } : { walls };
+    });
   }
 
   async get(wall: string, id: string): Promise<Message | undefined> {
@@ -270,14 +351,14 @@ export class RedisStreamStore implements MessageStore {
     try {
       let cursor = '0';
       do {
-        const [next, walls] = await this.#redis.sscan(this.#key('walls'), cursor, 'COUNT', 100);
-        for (const wall of walls) {
+        const [next, membersAndScores] = await this.#redis.zscan(this.#key('active'), cursor, 'COUNT', 100);
+        for (const wall of membersAndScores.filter((_, i) => i % 2 === 0)) {
           const [events, meta, ids] = this.#wallKeys(wall);
           await this.#redis.wallExpire(
             events,
             meta,
             ids,
-            this.#key('walls'),
+            this.#key('active'),
             `${this.#wallTag(wall)}:keys`,
             wall,
             minMs,
@@ -316,7 +397,7 @@ export class RedisStreamStore implements MessageStore {
     return `${this.#prefix}{${wall}}`;
   }
 
-  #key(name: 'feed' | 'epoch' | 'walls'): string {
+  #key(name: 'feed' | 'epoch' | 'active' | 'walls'): string {
     return `${this.#prefix}${name}`;
   }
 }
