@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { describe, expect, it } from 'vitest';
+import { loadConfig, type RedisTarget } from '../src/config.js';
 import { createLogger } from '../src/logger.js';
 import { createMessage } from '../src/posting.js';
 import { MemoryStore } from '../src/store/memory-store.js';
@@ -14,6 +15,13 @@ import { type StoreLimits, StoreOpenError, WallLimitError } from '../src/store/s
 import { describeStoreContract } from './store-contract.js';
 import { deleteRedisPrefix, REDIS_URL, redisUrl } from './support/redis.js';
 import { withoutRedis } from './support/services.js';
+
+/** The Redis of the tests under a key prefix of their own, as config.ts parses it from WALLCAST_STORE. */
+function redisTarget(prefix: string): RedisTarget {
+  const store = loadConfig({ WALLCAST_STORE: redisUrl(prefix) }).store;
+  if (store.kind !== 'redis') throw new Error(`${redisUrl(prefix)} is not a Redis store`);
+  return store;
+}
 
 /** A store's limits for tests that only care about the history size. */
 const limits = (historySize: number): StoreLimits => ({ historySize, historyBytes: 1 << 20, maxWalls: 1000 });
@@ -38,7 +46,7 @@ describeStoreContract('SqliteStore', async (limits) => {
 describe.skipIf(await withoutRedis())('on a real Redis', () => {
   describeStoreContract('RedisStreamStore', async (limits) => {
     const prefix = `wallcast-test-${nanoid(8)}:`;
-    const store = await RedisStreamStore.open(redisUrl(prefix), limits, createLogger('silent'));
+    const store = await RedisStreamStore.open(redisTarget(prefix), limits, createLogger('silent'));
     return {
       store,
       destroy: async () => {
@@ -55,13 +63,13 @@ describe.skipIf(await withoutRedis())('RedisStreamStore across versions', () => 
     const redis = new Redis(REDIS_URL);
     const log = createLogger('silent');
     try {
-      const first = await RedisStreamStore.open(redisUrl(prefix), { ...limits(10), maxWalls: 2 }, log);
+      const first = await RedisStreamStore.open(redisTarget(prefix), { ...limits(10), maxWalls: 2 }, log);
       const kept = await first.append(createMessage('kept', '', 'from before'));
       await first.close();
       // As 0.2 left it: a set of walls, one of them with no events left, and no active set.
       await redis.del(`${prefix}active`);
       await redis.sadd(`${prefix}walls`, 'kept', 'expired');
-      const second = await RedisStreamStore.open(redisUrl(prefix), { ...limits(10), maxWalls: 2 }, log);
+      const second = await RedisStreamStore.open(redisTarget(prefix), { ...limits(10), maxWalls: 2 }, log);
       try {
         const list = await second.listWalls({ limit: 10 });
         expect(list.walls).toEqual([

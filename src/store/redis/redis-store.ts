@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { RedisTarget } from '../../config.js';
 import { type Message, type NewMessage, withCursor } from '../../message.js';
 import { LiveFeed } from '../live-feed.js';
 import {
@@ -26,6 +27,7 @@ import {
   type WallListQuery,
   wallListAfter,
 } from '../store.js';
+import { connectRedis } from './connect.js';
 import { type FeedEntry, FeedReader, feedEnd } from './feed-reader.js';
 import { compareCursors, cursorBefore, formatCursor, newEpoch, parseCursor } from './redis-cursor.js';
 import { APPEND, DELETE, EXPIRE, LIST_WALLS, READ } from './scripts.js';
@@ -79,15 +81,13 @@ export class RedisStreamStore implements MessageStore {
   readonly #retentionSweep: NodeJS.Timeout | undefined;
 
   private constructor(
-    url: string,
+    { endpoint, prefix }: RedisTarget,
     readonly limits: StoreLimits,
     private readonly log: Logger,
   ) {
-    const parsed = new URL(url);
-    this.#prefix = parsed.searchParams.get('prefix') ?? 'wallcast:';
-    parsed.searchParams.delete('prefix');
+    this.#prefix = prefix;
     const retryStrategy = (times: number) => Math.min(times * 100, MAX_RECONNECT_MS);
-    this.#redis = new Redis(parsed.toString(), {
+    this.#redis = connectRedis(endpoint, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       commandTimeout: COMMAND_TIMEOUT_MS,
@@ -99,7 +99,7 @@ export class RedisStreamStore implements MessageStore {
     this.#redis.defineCommand('wallDelete', { numberOfKeys: 7, lua: DELETE });
     this.#redis.defineCommand('wallExpire', { numberOfKeys: 5, lua: EXPIRE });
     this.#redis.defineCommand('wallList', { numberOfKeys: 2, lua: LIST_WALLS });
-    const reader = new Redis(parsed.toString(), { maxRetriesPerRequest: null, retryStrategy });
+    const reader = connectRedis(endpoint, { maxRetriesPerRequest: null, retryStrategy });
     // The command connection reports outages; the reader's own errors are its retries.
     reader.on('error', () => {});
     this.#reader = new FeedReader(
@@ -115,8 +115,8 @@ export class RedisStreamStore implements MessageStore {
   }
 
   /** Connects (waiting a few seconds at most) and starts the feed reader. */
-  static async open(url: string, limits: StoreLimits, log: Logger): Promise<RedisStreamStore> {
-    const store = new RedisStreamStore(url, limits, log);
+  static async open(target: RedisTarget, limits: StoreLimits, log: Logger): Promise<RedisStreamStore> {
+    const store = new RedisStreamStore(target, limits, log);
     await Promise.race([
       new Promise((resolve) => store.#redis.once('ready', resolve)),
       new Promise((resolve) => setTimeout(resolve, CONNECT_WAIT_MS).unref()),
