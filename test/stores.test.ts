@@ -10,7 +10,7 @@ import { createLogger } from '../src/logger.js';
 import { createMessage } from '../src/posting.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { RedisStreamStore } from '../src/store/redis/redis-store.js';
-import { SqliteStore } from '../src/store/sqlite-store.js';
+import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { type StoreLimits, StoreOpenError, WallLimitError } from '../src/store/store.js';
 import { describeStoreContract } from './store-contract.js';
 import { deleteRedisPrefix, REDIS_URL, redisUrl } from './support/redis.js';

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { MemoryStore } from './memory-store.js';
 import { RedisStreamStore } from './redis/redis-store.js';
-import { SqliteStore } from './sqlite-store.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
 import { type MessageStore, type StoreLimits, StoreOpenError } from './store.js';
 
 /**

@@ -1,8 +1,8 @@
 import { type Message, type NewMessage, withCursor } from '../message.js';
-import { RingBuffer } from '../ring-buffer.js';
 import { EpochCursors } from './epoch-cursor.js';
 import { LiveFeed } from './live-feed.js';
 import { takePage } from './page.js';
+import { RingBuffer } from './ring-buffer.js';
 import {
   type AppendOptions,
   type EventListener,
