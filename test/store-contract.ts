@@ -361,6 +361,18 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect((await store.read('w', { limit: 10, maxBytes: 1 })).events).toHaveLength(1);
     });
 
+    it('counts a delete event for the bytes eventBytes gives it against maxBytes', async () => {
+      const a = await post('w', 'a');
+      const b = await post('w', 'b');
+      const first = (await store.delete('w', a.id))!;
+      const second = (await store.delete('w', b.id))!;
+      const exact = eventBytes(first) + eventBytes(second);
+      const both = await store.read('w', { after: b.cursor, limit: 10, maxBytes: exact });
+      expect(both.events).toEqual([first, second]);
+      const one = await store.read('w', { after: b.cursor, limit: 10, maxBytes: exact - 1 });
+      expect(one.events).toEqual([first]);
+    });
+
     it('keeps a wall within historyBytes (the newest always), and resets cursors it trimmed by bytes', async () => {
       await withStore({ historySize: 1000, historyBytes: 20_000 }, async (bounded) => {
         const posted = [];

@@ -27,10 +27,14 @@ import {
   type WallListQuery,
   wallListAfter,
 } from '../store.js';
-import { connectRedis } from './connect.js';
-import { type FeedEntry, FeedReader, feedEnd } from './feed-reader.js';
+import { adoptWallSet } from './adopt-wall-set.js';
+import { connectRedis, reportConnection } from './connect.js';
+import { type FeedEntry, fieldOf, toEvent } from './entries.js';
+import { FeedReader, feedEnd } from './feed-reader.js';
+import { RedisKeys } from './keys.js';
 import { compareCursors, cursorBefore, formatCursor, newEpoch, parseCursor } from './redis-cursor.js';
 import { APPEND, DELETE, EXPIRE, LIST_WALLS, READ } from './scripts.js';
+import { streamIdMs } from './stream-id.js';
 
 /**
  * The shared feed every instance reads (entries, about; trimmed with `~`).
@@ -72,7 +76,7 @@ type ReadStatus = 'after' | 'before' | 'newest' | 'epoch' | 'unknown' | 'trimmed
  */
 export class RedisStreamStore implements MessageStore {
   readonly #redis: RedisWithScripts;
-  readonly #prefix: string;
+  readonly #keys: RedisKeys;
   readonly #feed = new LiveFeed();
   readonly #lost: (() => void)[] = [];
   readonly #reader: FeedReader;
@@ -85,7 +89,7 @@ export class RedisStreamStore implements MessageStore {
     readonly limits: StoreLimits,
     private readonly log: Logger,
   ) {
-    this.#prefix = prefix;
+    this.#keys = new RedisKeys(prefix);
     const retryStrategy = (times: number) => Math.min(times * 100, MAX_RECONNECT_MS);
     this.#redis = connectRedis(endpoint, {
       enableOfflineQueue: false,
@@ -104,7 +108,7 @@ export class RedisStreamStore implements MessageStore {
     reader.on('error', () => {});
     this.#reader = new FeedReader(
       reader,
-      this.#key('feed'),
+      this.#keys.feed,
       { entry: (f) => this.#deliver(f), lost: () => this.#lose() },
       log,
     );
@@ -123,9 +127,9 @@ export class RedisStreamStore implements MessageStore {
     ]);
     // The feed position is taken before the store is handed out, so that the
     // reader sees every append made through it.
-    store.#feedEpoch = (await store.#redis.get(store.#key('epoch')).catch(() => null)) ?? undefined;
-    store.#reader.start(await feedEnd(store.#redis, store.#key('feed')).catch(() => undefined));
-    await store.#adoptWallSet().catch((error: unknown) => {
+    store.#feedEpoch = (await store.#redis.get(store.#keys.epoch).catch(() => null)) ?? undefined;
+    store.#reader.start(await feedEnd(store.#redis, store.#keys.feed).catch(() => undefined));
+    await adoptWallSet(store.#redis, store.#keys, log).catch((error: unknown) => {
       log.warn(
         { err: error },
         'redis: the wall set of wallcast 0.2 could not be adopted; trying again at the next start',
@@ -134,38 +138,19 @@ export class RedisStreamStore implements MessageStore {
     return store;
   }
 
-  /**
-   * wallcast 0.2 kept the walls with history in a set, `{prefix}walls`; the
-   * active sorted set replaced it (scripts.ts). Each wall of the old set
-   * that still has events joins the new one, scored by its newest event
-   * (NX: a wall an append scored meanwhile keeps that score), and the old
-   * set goes, so this runs once.
-   */
-  async #adoptWallSet(): Promise<void> {
-    const old = this.#key('walls');
-    if ((await this.#redis.exists(old)) === 0) return;
-    let cursor = '0';
-    do {
-      const [next, walls] = await this.#redis.sscan(old, cursor, 'COUNT', 100);
-      for (const wall of walls) {
-        const [newest] = (await this.#redis.xrevrange(this.#wallKeys(wall)[0], '+', '-', 'COUNT', 1)) as FeedEntry[];
-        if (newest !== undefined) await this.#redis.zadd(this.#key('active'), 'NX', streamIdMs(newest[0]), wall);
-      }
-      cursor = next;
-    } while (cursor !== '0');
-    await this.#redis.del(old);
-    this.log.info('redis: the wall set of wallcast 0.2 is now the active set');
-  }
-
   async append(draft: NewMessage, options: AppendOptions = {}): Promise<Message> {
     const { historySize, historyBytes, maxWalls } = this.limits;
     const key = options.idempotencyKey;
+    const { events, meta, ids, keys } = this.#keys.wall(draft.wall);
     const reply = await this.#call('post', () =>
       this.#redis.wallAppend(
-        ...this.#wallKeys(draft.wall),
-        this.#key('epoch'),
-        this.#key('active'),
-        `${this.#wallTag(draft.wall)}:keys`,
+        events,
+        meta,
+        ids,
+        this.#keys.feed,
+        this.#keys.epoch,
+        this.#keys.active,
+        keys,
         newEpoch(),
         historySize,
         historyBytes,
@@ -187,12 +172,16 @@ export class RedisStreamStore implements MessageStore {
   }
 
   async delete(wall: string, id: string): Promise<WallEvent | undefined> {
+    const { events, meta, ids, keys } = this.#keys.wall(wall);
     const reply = await this.#call('delete', () =>
       this.#redis.wallDelete(
-        ...this.#wallKeys(wall),
-        this.#key('epoch'),
-        `${this.#wallTag(wall)}:keys`,
-        this.#key('active'),
+        events,
+        meta,
+        ids,
+        this.#keys.feed,
+        this.#keys.epoch,
+        keys,
+        this.#keys.active,
         newEpoch(),
         id,
         wall,
@@ -229,12 +218,12 @@ export class RedisStreamStore implements MessageStore {
     query: ReadQuery | ReadBeforeQuery,
   ): Promise<{ status: ReadStatus | 'malformed'; head: string; events: WallEvent[]; more: boolean }> {
     const parsed = cursor === undefined ? undefined : parseCursor(cursor);
-    const [events, meta] = this.#wallKeys(wall);
+    const { events, meta } = this.#keys.wall(wall);
     const [status, epoch, head, entries, more] = await this.#call('read', () =>
       this.#redis.wallRead(
         events,
         meta,
-        this.#key('epoch'),
+        this.#keys.epoch,
         newEpoch(),
         parsed?.epoch ?? '',
         parsed?.entryId ?? '',
@@ -258,8 +247,8 @@ export class RedisStreamStore implements MessageStore {
     const limit = Math.min(query.limit, MAX_WALLS_LISTED);
     return this.#call('read', async () => {
       const [epoch, flat] = await this.#redis.wallList(
-        this.#key('active'),
-        this.#key('epoch'),
+        this.#keys.active,
+        this.#keys.epoch,
         newEpoch(),
         after?.atMs ?? '',
         after?.wall ?? '',
@@ -270,7 +259,7 @@ export class RedisStreamStore implements MessageStore {
       const shown = listed.slice(0, limit);
       // Each wall's head is in its own meta hash (a hash slot of its own): one pipeline, not one script.
       const pipeline = this.#redis.pipeline();
-      for (const { wall } of shown) pipeline.hget(this.#wallKeys(wall)[1], 'head');
+      for (const { wall } of shown) pipeline.hget(this.#keys.wall(wall).meta, 'head');
       const heads = shown.length === 0 ? [] : ((await pipeline.exec()) ?? []);
       const walls = shown.map(({ wall, atMs }, i) => ({
         wall,
@@ -283,25 +272,22 @@ export class RedisStreamStore implements MessageStore {
   }
 
   async get(wall: string, id: string): Promise<Message | undefined> {
-    const [events, , ids] = this.#wallKeys(wall);
-    const found = await this.#call('read', async () => {
-      const [epoch, entry] = await Promise.all([this.#redis.get(this.#key('epoch')), this.#redis.hget(ids, id)]);
-      if (epoch === null || entry === null) return undefined;
-      const [hit] = (await this.#redis.xrange(events, entry, entry)) as FeedEntry[];
-      return hit === undefined ? undefined : toEvent(formatCursor(epoch, hit[0]), hit[1]);
-    });
-    return found?.type === 'message' ? found.message : undefined;
+    return this.#messageAt(wall, this.#keys.wall(wall).ids, id);
   }
 
   async findPost(wall: string, idempotencyKey: string): Promise<Message | undefined> {
-    const [events] = this.#wallKeys(wall);
+    return this.#messageAt(wall, this.#keys.wall(wall).keys, idempotencyKey, Date.now() - IDEMPOTENCY_TTL_MS);
+  }
+
+  /**
+   * The message whose entry the lookup hash (`ids` or `keys`) names for
+   * `field`, while it is in the wall's stream and was added after `afterMs`.
+   */
+  async #messageAt(wall: string, lookup: string, field: string, afterMs = -1): Promise<Message | undefined> {
     const found = await this.#call('read', async () => {
-      const [epoch, entry] = await Promise.all([
-        this.#redis.get(this.#key('epoch')),
-        this.#redis.hget(`${this.#wallTag(wall)}:keys`, idempotencyKey),
-      ]);
-      if (epoch === null || entry === null || streamIdMs(entry) <= Date.now() - IDEMPOTENCY_TTL_MS) return undefined;
-      const [hit] = (await this.#redis.xrange(events, entry, entry)) as FeedEntry[];
+      const [epoch, entry] = await Promise.all([this.#redis.get(this.#keys.epoch), this.#redis.hget(lookup, field)]);
+      if (epoch === null || entry === null || streamIdMs(entry) <= afterMs) return undefined;
+      const [hit] = (await this.#redis.xrange(this.#keys.wall(wall).events, entry, entry)) as FeedEntry[];
       return hit === undefined ? undefined : toEvent(formatCursor(epoch, hit[0]), hit[1]);
     });
     return found?.type === 'message' ? found.message : undefined;
@@ -351,18 +337,10 @@ export class RedisStreamStore implements MessageStore {
     try {
       let cursor = '0';
       do {
-        const [next, membersAndScores] = await this.#redis.zscan(this.#key('active'), cursor, 'COUNT', 100);
+        const [next, membersAndScores] = await this.#redis.zscan(this.#keys.active, cursor, 'COUNT', 100);
         for (const wall of membersAndScores.filter((_, i) => i % 2 === 0)) {
-          const [events, meta, ids] = this.#wallKeys(wall);
-          await this.#redis.wallExpire(
-            events,
-            meta,
-            ids,
-            this.#key('active'),
-            `${this.#wallTag(wall)}:keys`,
-            wall,
-            minMs,
-          );
+          const { events, meta, ids, keys } = this.#keys.wall(wall);
+          await this.#redis.wallExpire(events, meta, ids, this.#keys.active, keys, wall, minMs);
         }
         cursor = next;
       } while (cursor !== '0');
@@ -386,54 +364,4 @@ export class RedisStreamStore implements MessageStore {
       });
     }
   }
-
-  /** events, meta, ids, feed: the keys the scripts take first, in their order. */
-  #wallKeys(wall: string): [string, string, string, string] {
-    const tag = this.#wallTag(wall);
-    return [`${tag}:events`, `${tag}:meta`, `${tag}:ids`, this.#key('feed')];
-  }
-
-  #wallTag(wall: string): string {
-    return `${this.#prefix}{${wall}}`;
-  }
-
-  #key(name: 'feed' | 'epoch' | 'active' | 'walls'): string {
-    return `${this.#prefix}${name}`;
-  }
-}
-
-/** Logs when the command connection is lost and when it is back, not each retry. */
-function reportConnection(redis: Redis, log: Logger): void {
-  let lost = false;
-  redis.on('error', (error: Error) => {
-    if (lost) return;
-    lost = true;
-    log.warn({ err: error }, 'redis: not answering; posts and reads answer 503 until it is back');
-  });
-  redis.on('ready', () => {
-    if (!lost) return;
-    lost = false;
-    log.info('redis: connection is back');
-  });
-}
-
-/**
- * A stream entry's value for `name`. Entries are flat [name, value, …]
- * lists, and a value may spell a name (a wall called `id`), so only the
- * names are searched.
- */
-function fieldOf(fields: string[], name: string): string {
-  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1] ?? '';
-  return '';
-}
-
-/** The milliseconds part of a stream entry id: Redis's clock when it added the entry. */
-function streamIdMs(entryId: string): number {
-  return Number(entryId.slice(0, entryId.indexOf('-')));
-}
-
-function toEvent(cursor: string, fields: string[]): WallEvent {
-  if (fieldOf(fields, 't') === 'delete') return { type: 'delete', cursor, id: fieldOf(fields, 'id') };
-  const message = withCursor(JSON.parse(fieldOf(fields, 'j')) as NewMessage, cursor);
-  return { type: 'message', cursor, message };
 }

@@ -2,9 +2,10 @@
  * The Lua scripts of the Redis store. Each runs atomically, so a wall's
  * stream, its metadata and the shared feed never disagree.
  *
- * Keys of one wall share the hash tag `{wall}`; the epoch, the wall set and
- * the feed are global, which is why Redis Cluster is not supported (an
- * append touches both).
+ * Keys of one wall share the hash tag `{wall}`; the epoch, the active set
+ * and the feed are global, which is why Redis Cluster is not supported (an
+ * append touches both). keys.ts names them; each script lists the keys it
+ * takes, in order, at its top.
  *
  * - `{prefix}epoch` string: names this Redis's history. Drawn by the first
  *   script that finds it missing, so a Redis that lost its data (a restart
@@ -30,8 +31,13 @@
  *   entries still in the stream (trimming and deleting remove them too).
  */
 
+import { DELETE_EVENT_BYTES } from '../store.js';
+
 /** Shared by every script: the epoch, ids compared as numbers, sizes, trimming. */
 const COMMON = `
+-- The size of a delete event, as the stores count it (store.ts): one constant, written into each script.
+local DELETE_EVENT_BYTES = ${DELETE_EVENT_BYTES}
+
 local function current_epoch(epoch_key, candidate)
   local epoch = redis.call('GET', epoch_key)
   if not epoch then
@@ -53,12 +59,12 @@ local function compare(a, b)
   return 0
 end
 
--- The size of an entry against historyBytes and a read's maxBytes: its JSON, or 64 for a delete.
+-- The size of an entry against historyBytes and a read's maxBytes: its JSON, or a delete's.
 local function size_of(fields)
   for k = 1, #fields, 2 do
     if fields[k] == 'j' then return #fields[k + 1] end
   end
-  return 64
+  return DELETE_EVENT_BYTES
 end
 
 -- The milliseconds of a stream entry id: Redis's clock when it added the entry.
@@ -284,7 +290,7 @@ redis.call('HDEL', ids_key, message_id)
 local cursor = redis.call('XADD', events_key, '*', 't', 'delete', 'id', message_id)
 redis.call('HSET', meta_key, 'head', cursor)
 redis.call('ZADD', active_key, ms_of(cursor), wall)
-if found[1] then redis.call('HINCRBY', meta_key, 'bytes', 64 - size_of(found[1][2])) end
+if found[1] then redis.call('HINCRBY', meta_key, 'bytes', DELETE_EVENT_BYTES - size_of(found[1][2])) end
 redis.call('XADD', feed_key, 'MAXLEN', '~', feed_length, '*',
   'w', wall, 'e', epoch, 'c', cursor, 't', 'delete', 'id', message_id)
 return {epoch, cursor}
