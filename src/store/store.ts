@@ -37,7 +37,8 @@
  *   back has nothing to delete. `more` tells whether the wall keeps a message
  *   older than `messages[0]`; the next page is
  *   `readBefore(wall, {before: messages[0].cursor})`, and `more: false` means
- *   the reader has reached the oldest message kept.
+ *   the reader has reached the oldest message kept. So a reader that shows
+ *   a fresh `read(wall, {})` goes back from `events[0].cursor`.
  * - `before` may be any cursor `read` or `readBefore` would accept as
  *   `after`: a message's, an event's, a head or a `start`. At or before the
  *   oldest event kept it gives no messages and `more: false`.
@@ -53,7 +54,8 @@
  * ## Listing walls
  * - `listWalls({limit, after})`: the walls with history (the walls that
  *   count against `maxWalls`), each with the time of its newest event (a
- *   message or a delete) and that event's cursor, ordered by that time,
+ *   message or a delete, by the store's clock: Redis's own for Redis) and
+ *   that event's cursor, ordered by that time,
  *   newest first, then by name, last first. At most `limit` walls (up to
  *   `MAX_WALLS_LISTED`) per page; `next`, set while more walls follow, is
  *   the `after` of the next page.
