@@ -4,7 +4,8 @@
  * Run it with node directly (not through npm) so that SIGTERM reaches it.
  */
 import { readFileSync } from 'node:fs';
-import { type Config, ConfigError, loadConfig, settingsHelp, settingsSummary, unknownVariables } from './config.js';
+import { type Config, loadConfig, settingsHelp, settingsSummary, unknownVariables } from './config.js';
+import { ConfigError } from './config-values.js';
 import { createLogger } from './logger.js';
 import { type RunningServer, startServer } from './server.js';
 import { StoreOpenError } from './store/store.js';

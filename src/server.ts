@@ -226,7 +226,7 @@ function trackConnections(server: Server, tls: boolean): { closeSessions(): void
 /** The post budget: counted in Redis when the store is Redis (one budget over every instance). */
 function postBudget(config: Config): PostBudget | undefined {
   if (config.rateLimit === undefined) return undefined;
-  return /^rediss?:/.test(config.store)
+  return config.store.kind === 'redis'
     ? PostBudget.onRedis(config.rateLimit, config.store)
     : PostBudget.inMemory(config.rateLimit);
 }
