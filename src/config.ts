@@ -11,6 +11,7 @@
  * the kinds of value, are in config-values.ts; the store's value, which no
  * other module reads as text, is parsed here.
  */
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
   ConfigError,
@@ -97,6 +98,13 @@ function redactPassword(url: string): string {
 
 const secret = { secret: true } as const;
 const fileSet = { summary: (pem: Buffer | undefined) => (pem === undefined ? 'unset' : 'set') };
+
+/** The most workers a machine runs: more is a typo, not a machine. */
+const MAX_WORKERS = 256;
+
+/** `auto` (the cores this process may use) or a whole number. */
+const workerCount: Parse<number> = (raw, variable) =>
+  raw === 'auto' ? availableParallelism() : integer(1, MAX_WORKERS)(raw, variable);
 
 /** The backlog when WALLCAST_BACKLOG is not given (or WALLCAST_HISTORY, when that is smaller). */
 const DEFAULT_BACKLOG = 50;
@@ -212,6 +220,18 @@ export const SETTINGS = {
     integer(100, 3_600_000),
   ),
   longPollMs: setting('WALLCAST_LONGPOLL_MS', '25000', 'Tornado-compat long-poll timeout', integer(10, 3_600_000)),
+  workers: setting(
+    'WALLCAST_WORKERS',
+    '1',
+    'processes serving HTTP and streams: a number, or `auto` (one per core); above 1, a primary owns the store and feeds them',
+    workerCount,
+  ),
+  releaseParser: setting(
+    'WALLCAST_RELEASE_PARSER',
+    'on',
+    "`off` keeps each HTTP/1.1 stream's parser (about 2.5 KB more per idle stream): the release uses Node internals",
+    oneOf(['on', 'off'] as const),
+  ),
   metricsPort: setting(
     'WALLCAST_METRICS_PORT',
     undefined,

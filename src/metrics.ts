@@ -76,6 +76,19 @@ export class Metrics {
     }
   }
 
+  /** Where a scrape's text comes from: this registry, or (in a worker) every worker's, joined by the primary. */
+  #source: (() => Promise<string>) | undefined;
+
+  /** The text of a scrape. */
+  text(): Promise<string> {
+    return this.#source?.() ?? this.registry.metrics();
+  }
+
+  /** Scrapes come from `source` from now on (a worker: the primary's aggregate of every worker). */
+  gatherFrom(source: () => Promise<string>): void {
+    this.#source = source;
+  }
+
   /** The headers of a `/metrics` answer (the content type Prometheus expects). */
   headers(): Record<string, string> {
     return { 'Content-Type': this.registry.contentType };
@@ -135,6 +148,8 @@ export class Metrics {
     new Gauge({
       name: 'wallcast_store_ready',
       help: '1 when the store answers (the same check as /readyz), else 0.',
+      // Across workers (one store, asked by each): 1 only when it answers every one of them.
+      aggregator: 'min',
       registers: [this.registry],
       async collect() {
         this.set((await store.isReady().catch(() => false)) ? 1 : 0);

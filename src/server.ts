@@ -58,9 +58,11 @@ export interface RunningServer {
 }
 
 export interface ServerOptions {
-  /** A store built by the caller (tests); by default the one `config.store` names. */
+  /** A store built by the caller (tests, a cluster worker); by default the one `config.store` names. */
   store?: MessageStore;
   log?: Logger;
+  /** A cluster worker: the primary serves WALLCAST_METRICS_PORT, and scrapes join every worker's series. */
+  worker?: { metrics: () => Promise<string> };
 }
 
 /** The composition root: config → store → hub → app → listening server. */
@@ -96,7 +98,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       { reason, node: process.version },
       'streams keep their HTTP parser on this Node (about 2.5 KB more per idle stream; nothing else changes)',
     );
-  const parserRelease = new ParserRelease(true, parserKept);
+  const parserRelease = new ParserRelease(config.releaseParser === 'on', parserKept);
 
   const lifecycle = new Lifecycle();
   lifecycle.onDrain(() => longPolls.wakeAll());
@@ -145,10 +147,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       resolve();
     });
   });
-  if (!parserRelease.supported) parserKept(parserRelease.reason);
+  if (!parserRelease.supported && config.releaseParser === 'on') parserKept(parserRelease.reason);
   // After listening, a server error (an accept that failed) is logged, never a crash.
   server.on('error', (error) => log.error({ err: error }, 'server error'));
-  const metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(config, metrics);
+  if (options.worker !== undefined) metrics.gatherFrom(options.worker.metrics);
+  const metricsServer =
+    config.metricsPort === undefined || options.worker !== undefined ? undefined : await serveMetrics(config, metrics);
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closing: Promise<void> | undefined;
@@ -265,13 +269,16 @@ function oneRequestAtATime(listener: Listener): Listener {
 }
 
 /** `/metrics` on a port of its own (WALLCAST_METRICS_PORT), kept off the public one. */
-async function serveMetrics(config: Config, metrics: Metrics): Promise<Server> {
+export async function serveMetrics(
+  config: Config,
+  metrics: { text(): Promise<string>; headers(): Record<string, string> },
+): Promise<Server> {
   const server = createServer(async (req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Only /metrics is served here.\n');
       return;
     }
-    const text = await metrics.registry.metrics();
+    const text = await metrics.text();
     res.writeHead(200, { ...metrics.headers(), 'X-Content-Type-Options': 'nosniff' }).end(text);
   });
   await new Promise<void>((resolve, reject) => {

@@ -19,7 +19,7 @@ export function opsRoutes(deps: AppDeps): Hono<AppEnv> {
     return c.json(notReady('store unavailable', 'The message store does not answer.'), 503, { 'Retry-After': '1' });
   });
   if (config.metricsPort === undefined) {
-    routes.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, metrics.headers()));
+    routes.get('/metrics', async (c) => c.body(await metrics.text(), 200, metrics.headers()));
   }
   return routes;
 }

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
-import type { Config } from '../config.js';
+import type { Config, StoreConfig } from '../config.js';
+import { compareEpochCursors } from './epoch-cursor.js';
 import { MemoryStore } from './memory-store.js';
+import { compareCursors as compareRedisCursors } from './redis/redis-cursor.js';
 import { RedisStreamStore } from './redis/redis-store.js';
 import { SqliteStore } from './sqlite/sqlite-store.js';
 import { type MessageStore, type StoreLimits, StoreOpenError } from './store.js';
@@ -31,4 +33,12 @@ export async function createStore(config: Config, log: Logger): Promise<MessageS
     if (!(error instanceof StoreOpenError)) throw error;
     throw new StoreOpenError(`WALLCAST_STORE=${store.label}: ${error.message}`, { cause: error });
   }
+}
+
+/**
+ * The cursor order of the store `WALLCAST_STORE` names, without opening it:
+ * a cluster worker compares the cursors its primary's store issued.
+ */
+export function cursorOrder(store: StoreConfig): (a: string, b: string) => number {
+  return store.kind === 'redis' ? compareRedisCursors : compareEpochCursors;
 }
