@@ -40,7 +40,8 @@ export function presenceContract(name: string, open: OpenPresence, closeAll: () 
       tabs[0]?.leave();
       tabs[1]?.leave();
       ann[0]?.leave();
-      // A later arrival shows that the leaves above were taken in: the people are all still here.
+      // Past the grace, and a later arrival to show the leaves were taken in: the people are all still here.
+      await untilPast('past the grace', performance.now(), GRACE_MS + 200);
       tracker.join(wall, client('late-comer'));
       await untilOnline(tracker, wall, 6);
       await heard.untilOnline('watchers hear 6', 2000, 6);

@@ -33,9 +33,11 @@ export class Heard {
     return this.heard.map((h) => h.snapshot.online);
   }
 
-  /** Waits until the last thing heard says `online`. */
+  /** Waits until the last thing heard says `online`; a timeout says what was heard by then. */
   async untilOnline(label: string, ms: number, online: number): Promise<void> {
-    await until(`${label} (heard ${JSON.stringify(this.counts())})`, ms, () => this.last?.online === online);
+    await until(label, ms, () => this.last?.online === online).catch((error: Error) => {
+      throw new Error(`${error.message} (heard ${JSON.stringify(this.counts())})`);
+    });
   }
 }
 

@@ -6,7 +6,9 @@
  * The SIGKILL test runs an instance from dist/ (`npm run build` first).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { pino } from 'pino';
@@ -74,7 +76,8 @@ describe.skipIf(await withoutRedis())('presence on Redis', () => {
   afterEach(async () => {
     for (const child of children.splice(0)) child.kill('SIGKILL');
     await closeAll();
-    await own?.kill();
+    // A test that failed while its Redis was down leaves nothing to kill (kill waits for an exit).
+    if (own?.running) await own.kill();
     own = undefined;
   });
   afterAll(() => deleteRedisPrefix(prefix));
@@ -198,6 +201,48 @@ describe.skipIf(await withoutRedis())('presence on Redis', () => {
     const fresh = b.tracker.join(wall, client('browser-V'));
     await until('and every change after', 3000, () => heardA.last?.online === 4 && heardB.last?.online === 4);
     fresh.leave();
+  });
+
+  it('puts its people back when Redis loses them between two calls (a flush, a failover to a stale replica)', async () => {
+    const a = await open({ graceMs: 300 });
+    const b = await open({ graceMs: 300 });
+    const wall = newWall();
+    const [heardA, heardB] = [new Heard(a.tracker, wall), new Heard(b.tracker, wall)];
+    a.tracker.join(wall, client('browser-X'));
+    b.tracker.join(wall, client('browser-Y'));
+    await until('both hear 2', 3000, () => heardA.last?.online === 2 && heardB.last?.online === 2);
+    const redis = await connect(REDIS_URL, 2000);
+    const refs = presenceKeyOf(prefix)(wall, 'refs');
+    await redis.del(...PRESENCE_KEY_PARTS.map((part) => presenceKeyOf(prefix)(wall, part)));
+    await until('both instances hold their people in Redis again', 3000, async () => (await redis.hlen(refs)) === 2);
+    await until('both hear 2', 3000, () => heardA.last?.online === 2 && heardB.last?.online === 2);
+  });
+
+  it('sends again what changed while Redis was away when it comes back with its data', async () => {
+    // A Redis that keeps its data (AOF): the instances are still registered, so only they know what was lost.
+    const dir = mkdtempSync(join(tmpdir(), 'wallcast-presence-'));
+    try {
+      own = new OwnRedis(await freePort(), ['--appendonly', 'yes', '--appendfsync', 'always', '--dir', dir]);
+      await own.start();
+      const how = { url: own.url, commandTimeoutMs: 500 };
+      const [a, b] = [await open({ graceMs: 300 }, how), await open({ graceMs: 300 }, how)];
+      const wall = newWall();
+      const [heardA, heardB] = [new Heard(a.tracker, wall), new Heard(b.tracker, wall)];
+      a.tracker.join(wall, client('browser-X'));
+      a.tracker.join(wall, client('browser-Y'));
+      const z = b.tracker.join(wall, client('browser-Z'));
+      await until('both hear 3', 3000, () => heardA.last?.online === 3 && heardB.last?.online === 3);
+      await own.kill();
+      const downMs = performance.now();
+      a.tracker.join(wall, client('browser-W'));
+      a.tracker.join(wall, client('browser-V'));
+      z.leave();
+      await untilPast('past the grace and a few failed calls', downMs, 1000);
+      await own.start();
+      await until('both hear X, Y, W and V', 5000, () => heardA.last?.online === 4 && heardB.last?.online === 4);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('never blocks while Redis stalls, and catches up when it answers again', async () => {
