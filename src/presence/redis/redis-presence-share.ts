@@ -232,17 +232,17 @@ export class RedisPresenceShare implements PresenceShare {
       this.#nextPollMs = nowMs + this.pollMs;
       due = this.#walls.values();
     }
-    const pipeline = this.#redis.pipeline();
-    const calls: Call[] = [];
+    const walls: SharedWall[] = [];
     for (const shared of due) {
       if (this.#forgetIfIdle(shared, nowMs)) continue;
       const renew = shared.registered && nowMs >= shared.renewAtMs;
-      if (shared.need !== undefined || shared.pending.size > 0 || !shared.synced || renew) {
-        calls.push(this.#queue(pipeline, shared, this.leaseMs));
-      }
+      if (shared.need !== undefined || shared.pending.size > 0 || !shared.synced || renew) walls.push(shared);
     }
     this.#dirty.clear();
-    if (calls.length === 0) return;
+    // Most ticks have nothing to send, and an ioredis pipeline is not free to build.
+    if (walls.length === 0) return;
+    const pipeline = this.#redis.pipeline();
+    const calls = walls.map((shared) => this.#queue(pipeline, shared, this.leaseMs));
     this.#inFlight = pipeline
       .exec()
       .then(
