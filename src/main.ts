@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { type Config, ConfigError, loadConfig, settingsHelp, settingsSummary, unknownVariables } from './config.js';
 import { createLogger } from './logger.js';
+import { startedByPackageManager, watchParent } from './parent-watch.js';
 import { type RunningServer, startServer } from './server.js';
 import { StoreOpenError } from './store/store.js';
 
@@ -75,6 +76,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  // Under `npx wallcast` or `npm start`, npm's SIGTERM never reaches us: drain when npm has gone.
+  if (startedByPackageManager(process.env)) watchParent((parentPid) => stop(`parent ${parentPid} exited`));
   // Last: whoever waits for this line may signal the process at once.
   log.info({ version, settings: settingsSummary(config), metrics: running.metricsUrl }, `listening on ${running.url}`);
 }
