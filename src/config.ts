@@ -240,9 +240,9 @@ export const SETTINGS = {
   ),
   logFormat: setting(
     'WALLCAST_LOG_FORMAT',
-    'json',
-    '`json` (one object per line) or `pretty` (for people)',
-    oneOf(['json', 'pretty'] as const),
+    'auto',
+    '`auto` (pretty on a terminal, JSON lines otherwise), `json` (one object per line) or `pretty` (for people)',
+    oneOf(['auto', 'json', 'pretty'] as const),
   ),
   accessLog: setting(
     'WALLCAST_ACCESS_LOG',

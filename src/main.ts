@@ -13,6 +13,7 @@ import { startWorker } from './cluster/worker.js';
 import { type Config, loadConfig, settingsHelp, settingsSummary, unknownVariables } from './config.js';
 import { ConfigError } from './config-values.js';
 import { createLogger } from './logger.js';
+import { startedByPackageManager, watchParent } from './parent-watch.js';
 import { startServer } from './server.js';
 import { cursorOrder } from './store/create-store.js';
 import { StoreOpenError } from './store/store.js';
@@ -63,9 +64,6 @@ async function main(): Promise<void> {
     await startWorker(workerConfig(config), cursorOrder(config.store), worker);
     return;
   }
-  const unknown = unknownVariables(process.env);
-  if (unknown.length > 0)
-    log.warn({ variables: unknown }, 'these WALLCAST_* variables are no setting and are ignored (a typo?)');
   let running: { url: string; metricsUrl: string | undefined; close(): Promise<void> };
   try {
     if (config.workers > 1) {
@@ -83,11 +81,13 @@ async function main(): Promise<void> {
     throw error;
   }
   stopOnSignals(running, log);
-  // Last: whoever waits for this line may signal the process at once.
-  log.info(
-    { version, workers: config.workers, settings: settingsSummary(config), metrics: running.metricsUrl },
-    `listening on ${running.url}`,
-  );
+  // The signals are handled from here: whoever waits for this line may signal the process at once.
+  log.info({ version, url: running.url, metrics: running.metricsUrl }, `listening on ${running.url}`);
+  log.info({ workers: config.workers, settings: settingsSummary(config) }, 'settings');
+  const unknown = unknownVariables(process.env);
+  if (unknown.length > 0) {
+    log.warn({ variables: unknown }, 'these WALLCAST_* variables are no setting and are ignored (a typo?)');
+  }
 }
 
 /**
@@ -122,6 +122,8 @@ function stopOnSignals(running: { close(): Promise<void> }, log: Logger): void {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // Under npm or npx, a SIGTERM reaches npm, not this process: npm gone is the signal (parent-watch.ts).
+  if (startedByPackageManager(process.env)) watchParent((parentPid) => stop(`parent ${parentPid} exited`));
 }
 
 /**
