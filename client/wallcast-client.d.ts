@@ -127,6 +127,10 @@ export type Message = {
      * `""` when anonymous
      */
     author: string;
+    /**
+     * the verified author's id (a token's `sub`); null for an anonymous post
+     */
+    authorId: string | null;
     body: string;
     /**
      * the server's escaped fragment, `<div class="message" id="m{id}">`

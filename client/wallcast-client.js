@@ -22,6 +22,7 @@
  * @property {string} wall
  * @property {string} cursor its position in its wall
  * @property {string} author `""` when anonymous
+ * @property {string | null} authorId the verified author's id (a token's `sub`); null for an anonymous post
  * @property {string} body
  * @property {string} html the server's escaped fragment, `<div class="message" id="m{id}">`
  * @property {string} createdAt ISO 8601, UTC

@@ -4,12 +4,14 @@
  */
 import type { HttpBindings } from '@hono/node-server';
 import type { Logger } from 'pino';
+import type { Auth } from './auth/create-auth.js';
 import type { Config } from './config.js';
 import type { ClientAddresses } from './http/client-address.js';
 import type { ParserRelease } from './http/stream-connection.js';
 import type { Lifecycle } from './lifecycle.js';
 import type { Metrics } from './metrics.js';
 import type { Posting } from './posting.js';
+import type { PresenceTracker } from './presence/presence-tracker.js';
 import type { MessageStore } from './store/store.js';
 import type { Hub } from './stream/hub.js';
 import type { LongPolls } from './stream/long-polls.js';
@@ -29,6 +31,10 @@ export interface AppDeps {
   parserRelease: ParserRelease;
   /** Long polls waiting for a wall's next event (the Tornado-compat door). */
   longPolls: LongPolls;
+  /** Who a request is and what it may do: tokens, tickets, private walls (issue 16). */
+  auth: Auth;
+  /** Who is on each wall (issue 17). */
+  presence: PresenceTracker;
   /** The one path every door that posts goes through. */
   posting: Posting;
   /** Who a request comes from (the socket, or a trusted proxy's X-Forwarded-For). */

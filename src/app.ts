@@ -2,6 +2,8 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppDeps, AppEnv } from './app-deps.js';
+import { AuthFailure, wwwAuthenticate } from './auth/auth-failure.js';
+import { KeySetUnavailable } from './auth/remote-key-set.js';
 import { ApiError, type ErrorCode, errorBody, unavailable } from './errors.js';
 import { cors } from './http/cors.js';
 import { prefersHtml } from './http/request.js';
@@ -11,6 +13,8 @@ import { eventRoutes } from './routes/events.js';
 import { messageRoutes } from './routes/messages.js';
 import { opsRoutes } from './routes/ops.js';
 import { pageRoutes } from './routes/pages.js';
+import { ticketRoutes } from './routes/tickets.js';
+import { wallRoutes } from './routes/walls.js';
 import { StoreUnavailableError, WallLimitError } from './store/store.js';
 import { renderErrorPage } from './views/error-page.js';
 import { WallNameError } from './wall.js';
@@ -27,6 +31,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   if (deps.config.corsOrigins.length > 0) app.use('/api/*', cors(deps.config.corsOrigins));
   // One wall's messages and events, mounted per wall and, for `main`, at the short aliases.
   const wall = new Hono<AppEnv>().route('/', messageRoutes(deps)).route('/', eventRoutes(deps));
+  app.route('/', wallRoutes(deps));
+  app.route('/', ticketRoutes(deps));
   app.route('/api/walls/:wall', wall);
   app.route('/api', wall);
   app.route('/', opsRoutes(deps));
@@ -69,6 +75,17 @@ function accessLog(deps: AppDeps): MiddlewareHandler<AppEnv> {
 function toApiError(error: Error, c: Context, deps: AppDeps): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof WallNameError) return new ApiError('invalid_wall', error.message);
+  if (error instanceof AuthFailure) {
+    return new ApiError(error.reason, error.message, { 'WWW-Authenticate': wwwAuthenticate(error) }, error.status);
+  }
+  if (error instanceof KeySetUnavailable) {
+    deps.log.warn({ err: error }, 'token keys not fetched yet: answered 503');
+    return unavailable(
+      'The keys that verify tokens could not be fetched yet. Try again shortly.',
+      'keys_unavailable',
+      error.retryAfterSeconds,
+    );
+  }
   if (error instanceof StoreUnavailableError) {
     deps.log.warn({ err: error, method: c.req.method, path: c.req.path }, 'store unavailable: answered 503');
     return unavailable(storeTroubleMessage(c.req.method, error), 'store_unavailable', error.retryAfterSeconds);

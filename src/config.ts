@@ -13,10 +13,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import { AUTH_SETTINGS, checkAuthSettings } from './auth/settings.js';
+import { DEFAULT_REDIS_PREFIX, store } from './config-store.js';
 import {
   ConfigError,
   duration,
-  fail,
   integer,
   oneOf,
   origins,
@@ -33,71 +34,33 @@ import { MAX_AUTHOR_CHARS } from './message.js';
 
 type Source = Record<string, string | undefined>;
 
-/**
- * How to reach Redis. Issue 19 adds `redis+cluster://h1,h2/?prefix=` and
- * `redis+sentinel://h1,h2/mastername`: each is a variant here, a case of
- * `redisTarget` below, and one of `connectRedis` (store/redis/connect.ts).
- */
-export type RedisEndpoint = {
-  mode: 'standalone';
-  /** What ioredis takes: `redis://` or `rediss://` (TLS), with the user, password and `/DB` as given. */
-  url: string;
-};
-
-/** A Redis and the part of its key space that is this deployment's: the store's keys, the post budget's. */
-export interface RedisTarget {
-  endpoint: RedisEndpoint;
-  /** Put before every key (`?prefix=`, default `wallcast:`): several deployments may share one Redis. */
-  prefix: string;
-}
-
-/** `WALLCAST_STORE`, parsed: the store to open. */
-export type StoreConfig = {
-  /** The setting as it was given, a password in it as `***`: for the start-up log and error lines. */
-  label: string;
-} & ({ kind: 'memory' } | { kind: 'sqlite'; path: string } | ({ kind: 'redis' } & RedisTarget));
-
-const DEFAULT_REDIS_PREFIX = 'wallcast:';
-
-/** `memory`, `sqlite:PATH`, or a Redis URL (see `redisTarget`). */
-const store: Parse<StoreConfig> = (raw, variable) => {
-  const label = redactPassword(raw);
-  if (raw === 'memory') return { kind: 'memory', label };
-  if (/^sqlite:./.test(raw)) return { kind: 'sqlite', path: raw.slice('sqlite:'.length), label };
-  const redis = redisTarget(raw);
-  if (redis !== undefined) return { kind: 'redis', ...redis, label };
-  return fail(variable, label, 'a store: use memory, sqlite:PATH or redis://HOST:PORT/DB');
-};
-
-/** `redis://` or `rediss://` `[USER:PASSWORD@]HOST[:PORT][/DB][?prefix=PREFIX]`; the prefix is taken out of the URL. */
-function redisTarget(raw: string): RedisTarget | undefined {
-  if (!/^rediss?:\/\/./.test(raw)) return undefined;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return undefined;
-  }
-  if (!/^(\/\d*)?$/.test(url.pathname)) return undefined;
-  const prefix = url.searchParams.get('prefix') ?? DEFAULT_REDIS_PREFIX;
-  url.searchParams.delete('prefix');
-  return { endpoint: { mode: 'standalone', url: url.toString() }, prefix };
-}
-
-/** A URL fit for a log line: a password in it is replaced by `***`. */
-function redactPassword(url: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url;
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
-}
-
 const secret = { secret: true } as const;
 const fileSet = { summary: (pem: Buffer | undefined) => (pem === undefined ? 'unset' : 'set') };
+
+/**
+ * Issue 16's settings, declared with their parsers in auth/settings.ts: an
+ * empty one is unset (the secret refuses it: see loadConfig), and a bad one
+ * is this module's one-line ConfigError.
+ */
+function authSetting<T>(
+  entry: { variable: string; shown: string; meaning: string; parse: (raw: string | undefined, variable: string) => T },
+  options: { secret?: true } = {},
+): Setting<T> {
+  return {
+    variable: entry.variable,
+    shown: entry.shown,
+    meaning: entry.meaning,
+    secret: options.secret === true,
+    read(raw) {
+      try {
+        return entry.parse(raw, entry.variable);
+      } catch (error) {
+        throw new ConfigError((error as Error).message);
+      }
+    },
+    summary: (value) => (value === undefined ? 'unset' : options.secret ? '***' : JSON.parse(JSON.stringify(value))),
+  };
+}
 
 /** The most workers a machine runs: more is a typo, not a machine. */
 const MAX_WORKERS = 256;
@@ -175,6 +138,14 @@ export const SETTINGS = {
     token,
     secret,
   ),
+  jwtSecret: authSetting(AUTH_SETTINGS.jwtSecret, secret),
+  jwtPublicKey: authSetting(AUTH_SETTINGS.jwtPublicKey),
+  jwksUrl: authSetting(AUTH_SETTINGS.jwksUrl),
+  jwtIssuer: authSetting(AUTH_SETTINGS.jwtIssuer),
+  jwtAudience: authSetting(AUTH_SETTINGS.jwtAudience),
+  privateWalls: authSetting(AUTH_SETTINGS.privateWalls),
+  openWalls: authSetting(AUTH_SETTINGS.openWalls),
+  tokenCookie: authSetting(AUTH_SETTINGS.tokenCookie),
   rateLimit: setting(
     'WALLCAST_RATE_LIMIT',
     'off',
@@ -194,10 +165,16 @@ export const SETTINGS = {
     'pages on these origins may use the API (streams, reads, posts), e.g. `https://a.example,http://localhost:3000`, or `*`',
     origins,
   ),
+  presenceGraceMs: setting(
+    'WALLCAST_PRESENCE_GRACE_MS',
+    '10000',
+    'how long a person stays counted after their last stream ends, so a reconnect within it changes nothing (`0`: none)',
+    integer(0, 3_600_000),
+  ),
   maxSubscribers: setting(
     'WALLCAST_MAX_SUBSCRIBERS',
     undefined,
-    'open streams per instance; past it, `503` with `Retry-After`',
+    'open streams per instance (with workers: per machine, split among them); past it, `503` with `Retry-After`',
     integer(1, 10_000_000),
     { unset: 'unset (no cap)' },
   ),
@@ -345,6 +322,11 @@ export function loadConfig(env: Source = process.env, argv: readonly string[] = 
   }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError('WALLCAST_TLS_CERT and WALLCAST_TLS_KEY go together: set both, or neither');
+  }
+  try {
+    checkAuthSettings(config);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
   }
   const maxRequestBytes = (config.maxBodyChars + MAX_AUTHOR_CHARS) * MAX_WIRE_BYTES_PER_CHAR + REQUEST_OVERHEAD_BYTES;
   return { ...config, backlog, maxRequestBytes };

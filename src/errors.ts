@@ -13,9 +13,16 @@ export type ErrorCode =
   | 'invalid_cursor'
   | 'invalid_limit'
   | 'invalid_idempotency_key'
+  | 'invalid_client'
+  | 'invalid_presence'
   | 'bad_request'
   | 'unauthorized'
+  | 'token_missing'
+  | 'token_invalid'
+  | 'token_expired'
+  | 'ticket_invalid'
   | 'forbidden'
+  | 'insufficient_scope'
   | 'not_found'
   | 'payload_too_large'
   | 'unsupported_media_type'
@@ -34,9 +41,16 @@ const STATUS_OF: Record<ErrorCode, number> = {
   invalid_cursor: 400,
   invalid_limit: 400,
   invalid_idempotency_key: 400,
+  invalid_client: 400,
+  invalid_presence: 400,
   bad_request: 400,
   unauthorized: 401,
+  token_missing: 401,
+  token_invalid: 401,
+  token_expired: 401,
+  ticket_invalid: 401,
   forbidden: 403,
+  insufficient_scope: 403,
   not_found: 404,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -48,7 +62,12 @@ const STATUS_OF: Record<ErrorCode, number> = {
 };
 
 /** Why a 503 was answered: its code is the same, its causes are told apart (in the metrics). */
-export type UnavailableReason = 'draining' | 'subscriber_cap' | 'store_unavailable' | 'connection_busy';
+export type UnavailableReason =
+  | 'draining'
+  | 'subscriber_cap'
+  | 'store_unavailable'
+  | 'connection_busy'
+  | 'keys_unavailable';
 
 export class ApiError extends Error {
   readonly status: number;

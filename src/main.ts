@@ -8,6 +8,7 @@
 import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
+import { MINT_TOKEN_USAGE, mintToken } from './auth/mint-token.js';
 import { startPrimary } from './cluster/primary.js';
 import { startWorker } from './cluster/worker.js';
 import { type Config, loadConfig, settingsHelp, settingsSummary, unknownVariables } from './config.js';
@@ -25,6 +26,7 @@ const { version } = JSON.parse(readFileSync(new URL('../package.json', import.me
 const USAGE = `wallcast ${version}: a message wall server. Post over HTTP, watch live over Server-Sent Events.
 
 Usage: wallcast [--setting value ...]
+       wallcast token --sub ID [--name NAME] [--read W] [--post W] [--moderate W] [--ttl 1h]
 
 Every setting is an environment variable, or the same as a flag: the name
 without WALLCAST_, in kebab case (WALLCAST_HISTORY=500 is --history 500).
@@ -35,10 +37,16 @@ ${settingsHelp()}
 
   --help, -h      this text
   --version, -v   the version
+
+\`wallcast token --help\` tells how to print a token signed with WALLCAST_JWT_SECRET.
 `;
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
+  if (argv[0] === 'token') {
+    await printToken(argv.slice(1));
+    return;
+  }
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(USAGE);
     return;
@@ -88,6 +96,20 @@ async function main(): Promise<void> {
   if (unknown.length > 0) {
     log.warn({ variables: unknown }, 'these WALLCAST_* variables are no setting and are ignored (a typo?)');
   }
+}
+
+/** `wallcast token …`: a token to try private walls with (issue 16), or why not, on stderr. */
+async function printToken(argv: string[]): Promise<void> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(MINT_TOKEN_USAGE);
+    return;
+  }
+  const minted = await mintToken(argv, process.env);
+  if ('error' in minted) {
+    console.error(`wallcast token: ${minted.error}`);
+    process.exit(2);
+  }
+  process.stdout.write(`${minted.output}\n`);
 }
 
 /**

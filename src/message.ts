@@ -10,7 +10,10 @@ export interface Message {
   readonly wall: string;
   /** Position in its wall; assigned by the store, strictly increasing. */
   readonly cursor: string;
+  /** The name people see: typed by the poster, or a verified token's `name`. */
   readonly author: string;
+  /** The verified author's id (the token's `sub`); null for an anonymous post. */
+  readonly authorId: string | null;
   readonly body: string;
   /** Server-rendered, escaped fragment: `<div class="message" id="m{id}">`. */
   readonly html: string;
@@ -23,8 +26,17 @@ export type NewMessage = Omit<Message, 'cursor'>;
 /** The longest author name, in code points (posting validates it; config sizes request bodies by it). */
 export const MAX_AUTHOR_CHARS = 64;
 
-/** The message with its cursor, fields in the contract's order. */
+/**
+ * The message with its cursor, fields in the contract's order. A message
+ * stored before authors were verified has no `authorId`: it reads as null
+ * (anonymous), which it was.
+ */
 export function withCursor(draft: NewMessage, cursor: string): Message {
   const { id, wall, author, body, html, createdAt } = draft;
-  return { id, wall, cursor, author, body, html, createdAt };
+  return { id, wall, cursor, author, authorId: draft.authorId ?? null, body, html, createdAt };
+}
+
+/** A message as a store kept it (its JSON parsed), in the contract's shape whatever version stored it. */
+export function storedMessage(parsed: Message): Message {
+  return parsed.authorId === undefined ? withCursor(parsed, parsed.cursor) : parsed;
 }

@@ -4,12 +4,18 @@
  *
  *     authorise → read the door's fields → validate → rate-limit → append
  *
+ * Authorise: the publish token, or a token with a `post` grant (whose
+ * `name` is then the author and `sub` the `authorId`), or nobody at all on
+ * a wall anyone may post to (auth/access.ts).
+ *
  * A rule added here holds for every door. After `append` the store feeds
  * the message to its live feed, and from there the hub writes it to every
  * stream of the wall (see server.ts for the one line that connects them).
  */
 
 import { nanoid } from 'nanoid';
+import type { Auth } from './auth/create-auth.js';
+import type { Credential, Identity } from './auth/identity.js';
 import type { Config } from './config.js';
 import { ApiError, unavailable } from './errors.js';
 import { bearerMatches } from './http/request.js';
@@ -29,6 +35,10 @@ export interface PostAttempt {
   wall: string;
   /** The `Authorization` header, checked against the publish token when one is set. */
   authorization: string | undefined;
+  /** The request's token (header or cookie), read when the publish token did not match; may throw token_invalid. */
+  credential(): Credential | undefined;
+  /** The same-origin check of form posts, run for a post whose token came in a cookie. */
+  assertSameOrigin(): void;
   /** Who is posting, for the rate limit: the client's address (see http/client-address.ts). */
   client: string;
   /** The `Idempotency-Key` header; a form may send it as its `idempotency_key` field instead. */
@@ -55,6 +65,7 @@ export class Posting {
     private readonly lifecycle: Lifecycle,
     /** The per-client post budget; undefined when there is no rate limit. */
     private readonly budget: PostBudget | undefined,
+    private readonly auth: Auth,
   ) {}
 
   /** Stores the post and answers it as stored, or throws the error that says why not. */
@@ -67,15 +78,13 @@ export class Posting {
 
   async #post(attempt: PostAttempt): Promise<Posted> {
     if (this.lifecycle.draining) throw unavailable('The server is restarting; post again in a moment.', 'draining');
-    const token = this.config.publishToken;
-    if (token !== undefined && !bearerMatches(attempt.authorization, token)) {
-      throw new ApiError('unauthorized', 'Posting needs "Authorization: Bearer <token>".');
-    }
+    const identity = await this.#authorise(attempt);
     const fields = await attempt.readFields();
     const body = validateBody(fields.body, this.config.maxBodyChars);
-    const author = validateAuthor(fields.author);
+    // A verified author is the token's: an `author` field sent beside it is ignored.
+    const author = identity === undefined ? validateAuthor(fields.author) : identity.name;
     const idempotencyKey = parseIdempotencyKey(attempt.idempotencyKey ?? fields.idempotency_key);
-    const draft = createMessage(attempt.wall, author, body);
+    const draft = createMessage(attempt.wall, author, body, new Date(), identity?.sub ?? null);
     const waitSeconds = (await this.budget?.take(attempt.client)) ?? 0;
     if (waitSeconds > 0) {
       // A retry of a post that was stored is answered, not refused: it stores nothing.
@@ -104,9 +113,27 @@ export class Posting {
     return this.#replayed(message, draft);
   }
 
+  /**
+   * Who posts: undefined for an anonymous post (or one with the publish
+   * token), else the verified identity. With a publish token set, a post
+   * without a token's grant needs the publish token, as it always did.
+   */
+  async #authorise(attempt: PostAttempt): Promise<Identity | undefined> {
+    const publishToken = this.config.publishToken;
+    if (publishToken !== undefined && bearerMatches(attempt.authorization, publishToken)) return undefined;
+    const identity = this.auth.keyConfigured
+      ? await this.auth.authorize(attempt.credential(), 'post', [attempt.wall])
+      : undefined;
+    if (publishToken !== undefined && identity === undefined) {
+      throw new ApiError('unauthorized', 'Posting needs "Authorization: Bearer <token>".');
+    }
+    if (identity?.via === 'cookie') attempt.assertSameOrigin();
+    return identity;
+  }
+
   /** The answer to a post whose key was used before: a retry of that post, or a mistake. */
   #replayed(first: Message, draft: NewMessage): Posted {
-    if (first.body !== draft.body || first.author !== draft.author) {
+    if (first.body !== draft.body || first.author !== draft.author || first.authorId !== draft.authorId) {
       throw new ApiError(
         'idempotency_key_reused',
         'This Idempotency-Key was already used for another message; use a new key for a new post.',
@@ -129,9 +156,16 @@ function parseIdempotencyKey(raw: unknown): string | undefined {
 }
 
 /** Builds a new message from validated text: a fresh nanoid, the time, and its HTML. */
-export function createMessage(wall: string, author: string, body: string, now = new Date()): NewMessage {
+export function createMessage(
+  wall: string,
+  author: string,
+  body: string,
+  now = new Date(),
+  authorId: string | null = null,
+): NewMessage {
   const id = nanoid();
-  return { id, wall, author, body, html: renderMessageHtml(id, author, body), createdAt: now.toISOString() };
+  const html = renderMessageHtml(id, author, body);
+  return { id, wall, author, authorId, body, html, createdAt: now.toISOString() };
 }
 
 /** C0 controls other than tab and LF (CR is normalised away before this check). */

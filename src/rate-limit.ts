@@ -7,7 +7,7 @@
  */
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { RedisTarget } from './config.js';
+import type { RedisTarget } from './config-store.js';
 import type { RateLimit } from './config-values.js';
 import { connectRedis } from './store/redis/connect.js';
 

@@ -7,22 +7,34 @@ import {
 } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
+import type { Redis } from 'ioredis';
+import { nanoid } from 'nanoid';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import type { AppDeps } from './app-deps.js';
+import { createAuth } from './auth/create-auth.js';
+import { RedisTicketBook } from './auth/redis-ticket-book.js';
+import type { TicketBook } from './auth/tickets.js';
 import type { Config } from './config.js';
+import type { RedisTarget } from './config-store.js';
 import { ClientAddresses } from './http/client-address.js';
 import { ParserRelease } from './http/stream-connection.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Posting } from './posting.js';
+import { MemoryPresenceShare } from './presence/memory-presence-share.js';
+import type { PresenceShare } from './presence/presence-share.js';
+import { PresenceTracker } from './presence/presence-tracker.js';
+import { presenceKeyOf, RedisPresenceShare } from './presence/redis/redis-presence-share.js';
 import { PostBudget } from './rate-limit.js';
 import { createStore } from './store/create-store.js';
+import { connectRedis } from './store/redis/connect.js';
 import type { MessageStore } from './store/store.js';
 import { EvictionLog } from './stream/eviction-log.js';
 import { Hub } from './stream/hub.js';
 import { LongPolls } from './stream/long-polls.js';
+import { PresenceFanout } from './stream/presence-fanout.js';
 import { ReplayMemo } from './stream/replay-memo.js';
 import type { StreamContext } from './stream/stream.js';
 
@@ -32,6 +44,9 @@ import type { StreamContext } from './stream/stream.js';
  * restart, and each dropped SYN costs its client a second.
  */
 const LISTEN_BACKLOG = 4096;
+
+/** How long a ticket or presence call to Redis may take before it fails (the store's own bound is its). */
+const SIDE_COMMAND_TIMEOUT_MS = 2000;
 
 /** How long shutdown waits for streams and requests to end before cutting them. */
 const SHUTDOWN_DEADLINE_MS = 5000;
@@ -61,6 +76,10 @@ export interface ServerOptions {
   /** A store built by the caller (tests, a cluster worker); by default the one `config.store` names. */
   store?: MessageStore;
   log?: Logger;
+  /** Where tickets wait, when not in this process or the store's Redis (a cluster worker: the primary). */
+  ticketBook?: TicketBook;
+  /** Whom presence is shared with, likewise. */
+  presenceShare?: PresenceShare;
   /** A cluster worker: the primary serves WALLCAST_METRICS_PORT, and scrapes join every worker's series. */
   worker?: { metrics: () => Promise<string> };
 }
@@ -85,7 +104,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     longPolls.wake(wall);
   });
   store.onFeedLost?.(() => hub.disconnectAll());
-  const streams: StreamContext = {
+  const streams: Omit<StreamContext, 'presence' | 'presenceFanout'> = {
     hub,
     store,
     memo: new ReplayMemo(),
@@ -102,14 +121,48 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 
   const lifecycle = new Lifecycle();
   lifecycle.onDrain(() => longPolls.wakeAll());
+  // On Redis, tickets and presence are shared by every instance, over one connection of their own.
+  const shared = config.store.kind === 'redis' ? sideConnection(config.store) : undefined;
+  const auth = createAuth(
+    {
+      secret: config.jwtSecret,
+      publicKeyFile: config.jwtPublicKey,
+      jwksUrl: config.jwksUrl,
+      issuer: config.jwtIssuer,
+      audience: config.jwtAudience,
+      privateWalls: config.privateWalls,
+      openWalls: config.openWalls,
+      cookieName: config.tokenCookie,
+      ticketBook: options.ticketBook ?? (shared && new RedisTicketBook(shared.redis, shared.prefix)),
+    },
+    log,
+  );
+  const presence = new PresenceTracker({
+    share:
+      options.presenceShare ??
+      (shared === undefined
+        ? new MemoryPresenceShare()
+        : new RedisPresenceShare({
+            redis: shared.redis,
+            keyOf: presenceKeyOf(shared.prefix),
+            instanceId: nanoid(),
+            log: log.child({ presence: 'redis' }),
+          })),
+    graceMs: config.presenceGraceMs,
+    maxGraced: config.maxSubscribers,
+    log,
+  });
+  const streamContext: StreamContext = { ...streams, presence, presenceFanout: new PresenceFanout(presence) };
   const budget = postBudget(config);
-  const posting = new Posting(config, store, metrics, lifecycle, budget);
+  const posting = new Posting(config, store, metrics, lifecycle, budget, auth);
   const clients = new ClientAddresses(config.trustProxy);
   const deps: AppDeps = {
     config,
     store,
+    auth,
+    presence,
     hub,
-    streams,
+    streams: streamContext,
     parserRelease,
     longPolls,
     posting,
@@ -148,6 +201,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     });
   });
   if (!parserRelease.supported && config.releaseParser === 'on') parserKept(parserRelease.reason);
+  // Fetches a JWK Set URL's keys now, so that the first token does not wait for them (failures are logged).
+  void auth.warmUp();
   // After listening, a server error (an accept that failed) is logged, never a crash.
   server.on('error', (error) => log.error({ err: error }, 'server error'));
   if (options.worker !== undefined) metrics.gatherFrom(options.worker.metrics);
@@ -176,6 +231,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     clearTimeout(deadline);
     metricsServer?.close();
     evictions.flush();
+    await presence.close();
+    await shared?.redis.quit().catch(() => shared.redis.disconnect());
     await budget?.close();
     await store.close();
     log.info('shutdown: connections closed, store flushed and closed');
@@ -225,6 +282,23 @@ function trackConnections(server: Server, tls: boolean): { closeSessions(): void
       for (const socket of sockets) socket.destroy();
     },
   };
+}
+
+/**
+ * A Redis connection for what instances share beside the store (tickets,
+ * presence): a call fails at once while Redis does not answer instead of
+ * queueing, as the store's do.
+ */
+function sideConnection(target: RedisTarget): { redis: Redis; prefix: string } {
+  const redis = connectRedis(target.endpoint, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: SIDE_COMMAND_TIMEOUT_MS,
+    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
+  });
+  // The store's own connection reports outages; here they only mean presence and tickets wait.
+  redis.on('error', () => {});
+  return { redis, prefix: target.prefix };
 }
 
 /** The post budget: counted in Redis when the store is Redis (one budget over every instance). */

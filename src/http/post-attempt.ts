@@ -1,20 +1,29 @@
 import type { Context } from 'hono';
-import type { AppEnv } from '../app-deps.js';
+import type { AppDeps, AppEnv } from '../app-deps.js';
 import type { PostAttempt } from '../posting.js';
-import type { ClientAddresses } from './client-address.js';
+import { credentialOf } from './request-identity.js';
+import { assertSameOrigin } from './same-origin.js';
 
 /** What every door tells the post path about the request: credentials, client, idempotency key. */
 export function postAttempt(
   c: Context<AppEnv>,
-  clients: ClientAddresses,
+  deps: Pick<AppDeps, 'auth' | 'clients' | 'config'>,
   wall: string,
   readFields: PostAttempt['readFields'],
 ): PostAttempt {
   const incoming = c.env.incoming;
+  const headers = incoming.headers;
   return {
     wall,
-    authorization: c.req.header('Authorization'),
-    client: clients.keyOf(incoming.socket.remoteAddress, incoming.headers['x-forwarded-for']),
+    authorization: headers.authorization,
+    credential: () => credentialOf(incoming, deps),
+    assertSameOrigin: () =>
+      assertSameOrigin(
+        c,
+        deps.config.corsOrigins,
+        'Cross-site posts are not accepted with the token cookie: send the token in an Authorization header.',
+      ),
+    client: deps.clients.keyOf(incoming.socket.remoteAddress, headers['x-forwarded-for']),
     idempotencyKey: c.req.header('Idempotency-Key'),
     readFields,
   };

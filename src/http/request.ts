@@ -39,14 +39,14 @@ export function parseCount(raw: QueryValue, name: string, fallback: number, min:
 const MAX_CURSOR_CHARS = 64;
 
 /**
- * `after` of a history read: a string that could be a cursor. Anything
+ * `after` (or `before`) of a history read: a string that could be a cursor. Anything
  * else is 400 `invalid_cursor`; a cursor-like string the store cannot resume
  * is the store's to answer (with a reset).
  */
-export function parseAfter(raw: QueryValue): string | undefined {
+export function parseAfter(raw: QueryValue, name = 'after'): string | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== 'string' || raw.length > MAX_CURSOR_CHARS || /[\u0000-\u001f]/.test(raw)) {
-    throw new ApiError('invalid_cursor', '"after" is not a cursor: use one this API returned.');
+    throw new ApiError('invalid_cursor', `"${name}" is not a cursor: use one this API returned.`);
   }
   return raw;
 }

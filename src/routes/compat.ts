@@ -14,6 +14,7 @@ import { ApiError } from '../errors.js';
 import { postAttempt } from '../http/post-attempt.js';
 import { readPostFields } from '../http/post-body.js';
 import { DEFAULT_PAGE_SIZE, PAGE_BYTES, parseNext } from '../http/request.js';
+import { authorize } from '../http/request-identity.js';
 import { assertSameOrigin } from '../http/same-origin.js';
 import type { Message } from '../message.js';
 import { messagesOf } from '../store/store.js';
@@ -25,7 +26,7 @@ function seedMessage(message: Message) {
 }
 
 export function compatRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { config, store, posting, clients } = deps;
+  const { config, store, posting } = deps;
   const { longPolls } = deps;
 
   /** The form as Tornado checks it: same origin, and the `_xsrf` field (or X-XSRFToken header) equal to the cookie. */
@@ -56,7 +57,7 @@ export function compatRoutes(deps: AppDeps): Hono<AppEnv> {
     .post('/a/message/new', async (c) => {
       let next: string | undefined;
       const { message } = await posting.post(
-        postAttempt(c, clients, DEFAULT_WALL, async () => {
+        postAttempt(c, deps, DEFAULT_WALL, async () => {
           const fields = await readForm(c);
           next = parseNext(fields.next);
           return fields;
@@ -66,6 +67,8 @@ export function compatRoutes(deps: AppDeps): Hono<AppEnv> {
       return c.json(seedMessage(message));
     })
     .post('/a/message/updates', async (c) => {
+      // `main` may be a private wall (WALLCAST_PRIVATE_WALLS): then only a token with a read grant waits here.
+      await authorize(c.env.incoming, deps, 'read', [DEFAULT_WALL]);
       const fields = await readForm(c);
       const cursorId = typeof fields.cursor === 'string' ? fields.cursor : '';
       const deadline = Date.now() + config.longPollMs;

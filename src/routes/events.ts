@@ -1,12 +1,16 @@
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app-deps.js';
+import { AuthFailure } from '../auth/auth-failure.js';
 import { ApiError, unavailable } from '../errors.js';
 import { parseCount } from '../http/request.js';
+import { authorize } from '../http/request-identity.js';
 import { SSE_HEADERS, writeStreamHead } from '../http/stream-head.js';
+import { CLIENT_ID_RULE, isClientId, personOf } from '../presence/person.js';
 import { htmlFormat } from '../stream/html-format.js';
 import { multiWallFormat } from '../stream/multi-wall-format.js';
 import { plainFormat } from '../stream/plain-format.js';
+import type { PresenceAsk } from '../stream/presence-fanout.js';
 import { Stream } from '../stream/stream.js';
 import type { StreamDataFormat, StreamFormat } from '../stream/stream-format.js';
 import { StreamOutput } from '../stream/stream-output.js';
@@ -40,6 +44,8 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
       : [parseWall(c.req.param('wall') ?? DEFAULT_WALL)];
     const data = parseDataFormat(query.format);
     const backlog = parseCount(query.backlog, 'backlog', config.backlog, 0, config.historySize);
+    const presence = parsePresence(query.presence);
+    const client = parseClient(query.client);
     // Read from the Node request: no Headers object is built and kept for the
     // life of the stream (node-server keeps the request until it closes).
     const header = c.env.incoming.headers['last-event-id'];
@@ -48,6 +54,11 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
     if (deps.lifecycle.draining) throw unavailable('The server is restarting; reconnect in a moment.', 'draining');
     if (config.maxSubscribers !== undefined && hub.size >= config.maxSubscribers) {
       throw unavailable('This server has as many streams open as it takes; try again shortly.', 'subscriber_cap', 5);
+    }
+    // A private wall needs a read grant; a ticket (?ticket=) is taken here and nowhere else.
+    const identity = await authorize(c.env.incoming, deps, 'read', walls, query);
+    if (presence === 'members' && identity === undefined) {
+      throw new AuthFailure('token_missing', 'Members are listed only to a token (or ticket) that can read the wall.');
     }
     if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
     const format: StreamFormat = several ? multiWallFormat(data) : data === 'html' ? htmlFormat : plainFormat;
@@ -62,7 +73,17 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
     }
     metrics.streamsOpened.inc();
     const output = new StreamOutput(res, socket, config.slowClientBytes);
-    await Stream.open(deps.streams, { walls, several, format, lastEventId, backlog }, output).run(backlog);
+    const request = {
+      walls,
+      several,
+      format,
+      lastEventId,
+      backlog,
+      person: personOf(identity, client),
+      presence,
+      expiresAtMs: identity?.expiresAtMs,
+    };
+    await Stream.open(deps.streams, request, output).run(backlog);
     return RESPONSE_ALREADY_SENT;
   });
 }
@@ -94,6 +115,20 @@ function parseWalls(raw: string | string[], pathWall: string | undefined): strin
     throw new ApiError('invalid_wall', `A stream follows at most ${MAX_STREAM_WALLS} walls.`);
   }
   return names.map(parseWall);
+}
+
+/** `presence=count|members`: presence events for each wall (issue 17). */
+function parsePresence(raw: string | string[] | undefined): PresenceAsk | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === 'count' || raw === 'members') return raw;
+  throw new ApiError('invalid_presence', '"presence" is count (how many are here) or members (and who, with a token).');
+}
+
+/** `client={id}`: the browser a stream belongs to, which presence counts once. */
+function parseClient(raw: string | string[] | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== 'string' || !isClientId(raw)) throw new ApiError('invalid_client', CLIENT_ID_RULE);
+  return raw;
 }
 
 function parseDataFormat(raw: string | string[] | undefined): StreamDataFormat {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { Config, StoreConfig } from '../config.js';
+import type { Config } from '../config.js';
+import type { StoreConfig } from '../config-store.js';
 import { compareEpochCursors } from './epoch-cursor.js';
 import { MemoryStore } from './memory-store.js';
 import { compareCursors as compareRedisCursors } from './redis/redis-cursor.js';

@@ -26,9 +26,12 @@
  * from its last event).
  */
 import type { Logger } from 'pino';
+import type { Person } from '../presence/person.js';
+import type { PresenceHandle, PresenceTracker } from '../presence/presence-tracker.js';
 import { type MessageStore, type ReadResult, resumeCursor, type WallEvent } from '../store/store.js';
-import { encodeIdOnly } from './frames.js';
+import { encodeEvent, encodeIdOnly, encodeRetry } from './frames.js';
 import type { Hub } from './hub.js';
+import type { PresenceAsk, PresenceFanout } from './presence-fanout.js';
 import type { ReplayMemo } from './replay-memo.js';
 import type { StreamFormat } from './stream-format.js';
 import type { StreamOutput } from './stream-output.js';
@@ -45,9 +48,20 @@ const REPLAY_PAGE_SIZE = 500;
  */
 export const REPLAY_PAGE_BYTES = 1024 * 1024;
 
+/** A token's stream is told this long before the token expires (`event: reauth`), and ends when it does. */
+export const REAUTH_LEAD_MS = 30_000;
+
+/** `retry:` of a stream ended at its token's expiry: the client comes back at once, with a fresh token. */
+const EXPIRED_RETRY_MS = 500;
+
+/** The longest delay a Node timer takes (2^31 - 1 ms, about 24.8 days); a token may live longer. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** What every stream of a process shares. */
 export interface StreamContext {
   hub: Hub;
+  presence: PresenceTracker;
+  presenceFanout: PresenceFanout;
   store: Pick<MessageStore, 'read' | 'compareCursors'>;
   /** One replay memo for every stream: a reconnect storm encodes a range once. */
   memo: ReplayMemo;
@@ -68,6 +82,12 @@ export interface StreamRequest {
   lastEventId: string | undefined;
   /** Messages a fresh wall starts with (and a reset wall). */
   backlog: number;
+  /** Who the stream counts as on its walls (issue 17). */
+  person: Person;
+  /** `event: presence` for each wall: its count, or with the members. */
+  presence: PresenceAsk | undefined;
+  /** When the stream's token expires (ms since 1970): reauth before, the end then. */
+  expiresAtMs: number | undefined;
 }
 
 export class Stream implements OpenStream {
@@ -76,6 +96,12 @@ export class Stream implements OpenStream {
   /** The id the client holds: its Last-Event-ID, then that of the last event written. */
   #written: string;
   #closed = false;
+  /** Its place in each wall's presence, left when it closes. */
+  readonly #here: PresenceHandle[];
+  readonly #presence: PresenceAsk | undefined;
+  /** Walls whose presence events it gets (once each is live). */
+  #hearing: string[] | undefined;
+  #expiry: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly context: StreamContext,
@@ -86,12 +112,15 @@ export class Stream implements OpenStream {
     this.position = StreamPosition.resume(request.walls, request.several, request.lastEventId);
     this.#written = request.lastEventId ?? '';
     this.subscriptions = request.walls.map((wall) => new Subscription(wall, this));
+    this.#here = request.walls.map((wall) => context.presence.join(wall, request.person));
+    this.#presence = request.presence;
   }
 
   /** Opens a stream on `output` (its head already sent) and registers it with the hub; `run` takes it live. */
   static open(context: StreamContext, request: StreamRequest, output: StreamOutput): Stream {
     const stream = new Stream(context, output, request.format, request);
     context.hub.add(stream);
+    if (request.expiresAtMs !== undefined) stream.#expireAt(request.expiresAtMs);
     return stream;
   }
 
@@ -99,9 +128,15 @@ export class Stream implements OpenStream {
     return this.#closed;
   }
 
+  /** Closed (the hub calls it once it dropped the stream): out of presence, its timer stopped. */
   markClosed(): boolean {
     if (this.#closed) return false;
     this.#closed = true;
+    for (const here of this.#here) here.leave();
+    if (this.#presence !== undefined) {
+      for (const wall of this.#hearing ?? []) this.context.presenceFanout.remove(this, wall, this.#presence);
+    }
+    clearTimeout(this.#expiry);
     return true;
   }
 
@@ -117,6 +152,7 @@ export class Stream implements OpenStream {
         await this.output.drained();
         if (this.#closed) return;
         subscription.goLive();
+        this.#hear(subscription.wall);
       }
       this.#settle();
     } catch (error) {
@@ -145,6 +181,39 @@ export class Stream implements OpenStream {
     this.position.set(wall, (events.at(-1) as WallEvent).cursor);
     this.#written = this.position.id();
     if (!this.output.write(bytes, nowMs, true)) this.slow();
+  }
+
+  /** A wall gone live: its presence events from now on, when the stream asked for them. */
+  #hear(wall: string): void {
+    if (this.#presence === undefined) return;
+    (this.#hearing ??= []).push(wall);
+    this.context.presenceFanout.add(this, wall, this.#presence);
+  }
+
+  /**
+   * A token's stream (issue 16): `event: reauth` REAUTH_LEAD_MS before the
+   * token expires (at once when less remains), so the client fetches a
+   * fresh one; the stream ends when it expires, and the client resumes from
+   * its Last-Event-ID with the fresh token: no gap, no duplicate.
+   */
+  #expireAt(expiresAtMs: number): void {
+    const reauth = () => {
+      const data = JSON.stringify({ expiresAt: new Date(expiresAtMs).toISOString() });
+      this.output.write(Buffer.from(encodeEvent({ event: 'reauth', data })), Date.now(), false);
+      this.#after(expiresAtMs, () => this.output.end(encodeRetry(EXPIRED_RETRY_MS)));
+    };
+    this.#after(expiresAtMs - REAUTH_LEAD_MS, reauth);
+  }
+
+  /** Runs `then` at `atMs` (ms since 1970), in steps a Node timer can take. */
+  #after(atMs: number, then: () => void): void {
+    const delayMs = atMs - Date.now();
+    if (this.#closed) return;
+    if (delayMs <= 0) {
+      then();
+      return;
+    }
+    this.#expiry = setTimeout(() => this.#after(atMs, then), Math.min(delayMs, MAX_TIMER_MS));
   }
 
   /** One wall's replay: the newest messages, or everything after its resume cursor, or a reset and the newest. */

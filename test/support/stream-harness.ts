@@ -8,10 +8,13 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { writeStreamHead } from '../../src/http/stream-head.js';
+import { MemoryPresenceShare } from '../../src/presence/memory-presence-share.js';
+import { PresenceTracker } from '../../src/presence/presence-tracker.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import type { ReadQuery, ReadResult } from '../../src/store/store.js';
 import { Hub } from '../../src/stream/hub.js';
 import { plainFormat } from '../../src/stream/plain-format.js';
+import { PresenceFanout } from '../../src/stream/presence-fanout.js';
 import { ReplayMemo } from '../../src/stream/replay-memo.js';
 import { Stream, type StreamContext, type StreamRequest } from '../../src/stream/stream.js';
 import { StreamOutput } from '../../src/stream/stream-output.js';
@@ -57,7 +60,15 @@ export interface Harness {
 export async function streamServer(request: Partial<StreamRequest> = {}, heartbeatMs = 60_000): Promise<Harness> {
   const store = new HeldStore({ historySize: 1000, historyBytes: 1 << 20, maxWalls: 10 });
   const hub = new Hub({ heartbeatMs });
-  const context: StreamContext = { hub, store, memo: new ReplayMemo(), log: pino({ level: 'silent' }) };
+  const presence = new PresenceTracker({ share: new MemoryPresenceShare(), settleMs: 0 });
+  const context: StreamContext = {
+    hub,
+    store,
+    memo: new ReplayMemo(),
+    log: pino({ level: 'silent' }),
+    presence,
+    presenceFanout: new PresenceFanout(presence),
+  };
   const streams: Stream[] = [];
   const live: Promise<void>[] = [];
   const server = http.createServer((req, res) => {
@@ -69,6 +80,9 @@ export async function streamServer(request: Partial<StreamRequest> = {}, heartbe
       several: false,
       format: plainFormat,
       backlog: 0,
+      person: { kind: 'stream' },
+      presence: undefined,
+      expiresAtMs: undefined,
       ...request,
       lastEventId: typeof lastEventId === 'string' ? lastEventId : undefined,
     };

@@ -1,6 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
-import type { RedisEndpoint } from '../../config.js';
+import type { RedisEndpoint } from '../../config-store.js';
 
 /**
  * A connection to the Redis of `endpoint`, for the store and the post

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { RedisTarget } from '../../config.js';
+import type { RedisTarget } from '../../config-store.js';
 import { type Message, type NewMessage, withCursor } from '../../message.js';
 import { LiveFeed } from '../live-feed.js';
 import {

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { Message, NewMessage } from '../../message.js';
+import { type Message, type NewMessage, storedMessage } from '../../message.js';
 import { EpochCursors } from '../epoch-cursor.js';
 import { EventCache } from '../event-cache.js';
 import { LiveFeed } from '../live-feed.js';
@@ -289,7 +289,7 @@ export class SqliteStore implements MessageStore {
     const cursor = this.#cursors.format(row.seq);
     const event: WallEvent =
       row.type === 'message'
-        ? { type: 'message', cursor, message: JSON.parse(row.json) as Message }
+        ? { type: 'message', cursor, message: storedMessage(JSON.parse(row.json) as Message) }
         : { type: 'delete', cursor, id: row.id };
     this.#cache.set(row.seq, event, row.bytes);
     return event;
@@ -303,5 +303,5 @@ function page(rows: Iterable<EventRow>, query: ReadQuery | ReadBeforeQuery) {
 
 /** The message of a row that holds one (`json`), or undefined for no row. */
 function parsed(row: unknown): Message | undefined {
-  return row === undefined ? undefined : (JSON.parse((row as { json: string }).json) as Message);
+  return row === undefined ? undefined : storedMessage(JSON.parse((row as { json: string }).json) as Message);
 }

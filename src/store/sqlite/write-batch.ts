@@ -1,4 +1,4 @@
-import { type Message, type NewMessage, withCursor } from '../../message.js';
+import { type Message, type NewMessage, storedMessage, withCursor } from '../../message.js';
 import type { EpochCursors } from '../epoch-cursor.js';
 import type { EventCache } from '../event-cache.js';
 import {
@@ -85,7 +85,7 @@ export class WriteBatch {
         : (this.statements.firstPost.get(write.wall, key, this.nowMs - IDEMPOTENCY_TTL_MS) as
             | { json: string }
             | undefined);
-    if (first !== undefined) return { kind: 'replayed', message: JSON.parse(first.json) as Message };
+    if (first !== undefined) return { kind: 'replayed', message: storedMessage(JSON.parse(first.json) as Message) };
     if (!this.#admits(write.wall)) return { kind: 'refused', error: new WallLimitError(this.state.limits.maxWalls) };
     const seq = ++this.#seq;
     const message = withCursor(write.draft, this.cursors.format(seq));
