@@ -43,4 +43,6 @@ export interface AppDeps {
   /** Draining after SIGTERM: new streams and posts are refused, `/readyz` answers 503, long polls end. */
   lifecycle: Lifecycle;
   log: Logger;
+  /** With WALLCAST_WORKERS above 1: this worker's number (0, 1, …); undefined for a single process. */
+  workerIndex?: number;
 }

@@ -24,8 +24,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   if (deps.config.accessLog === 'on') app.use(accessLog(deps));
   // Before next(), with c.header: it reaches every response, event streams included.
+  const worker = deps.workerIndex === undefined ? undefined : String(deps.workerIndex);
   app.use(async (c, next) => {
     c.header('X-Content-Type-Options', 'nosniff');
+    // With workers: which one answered (for people debugging a machine, and its tests).
+    if (worker !== undefined) c.header('Wallcast-Worker', worker);
     await next();
   });
   if (deps.config.corsOrigins.length > 0) app.use('/api/*', cors(deps.config.corsOrigins));

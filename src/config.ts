@@ -203,6 +203,12 @@ export const SETTINGS = {
     'processes serving HTTP and streams: a number, or `auto` (one per core); above 1, a primary owns the store and feeds them',
     workerCount,
   ),
+  workerQueueBytes: setting(
+    'WALLCAST_WORKER_QUEUE_BYTES',
+    '33554432',
+    "with workers: bytes of events the primary holds for a worker that stopped taking them; past it, that worker's streams restart and resume",
+    integer(65_536, 1 << 30),
+  ),
   releaseParser: setting(
     'WALLCAST_RELEASE_PARSER',
     'on',

@@ -6,19 +6,28 @@
  * rather than refusing posts or letting them all through.
  */
 import type { Redis } from 'ioredis';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterCluster, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RedisTarget } from './config-store.js';
 import type { RateLimit } from './config-values.js';
 import { connectRedis } from './store/redis/connect.js';
 
 export class PostBudget {
   private constructor(
-    private readonly limiter: RateLimiterMemory | RateLimiterRedis,
+    private readonly limiter: RateLimiterMemory | RateLimiterRedis | RateLimiterCluster,
     private readonly redis?: Redis,
   ) {}
 
   static inMemory(limit: RateLimit): PostBudget {
     return new PostBudget(new RateLimiterMemory(options(limit)));
+  }
+
+  /**
+   * Counted by the primary of a machine running workers (its
+   * RateLimiterClusterMaster, primary.ts): one budget per client whichever
+   * worker a post lands on.
+   */
+  static acrossWorkers(limit: RateLimit): PostBudget {
+    return new PostBudget(new RateLimiterCluster({ ...options(limit), keyPrefix: 'posts', timeoutMs: 1000 }));
   }
 
   /** Counted in the store's Redis, under its key prefix. */

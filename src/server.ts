@@ -80,8 +80,10 @@ export interface ServerOptions {
   ticketBook?: TicketBook;
   /** Whom presence is shared with, likewise. */
   presenceShare?: PresenceShare;
-  /** A cluster worker: the primary serves WALLCAST_METRICS_PORT, and scrapes join every worker's series. */
-  worker?: { metrics: () => Promise<string> };
+  /** The post budget, when counted elsewhere (a cluster worker: by the primary). */
+  budget?: PostBudget;
+  /** A cluster worker: its number; the primary serves WALLCAST_METRICS_PORT, and scrapes join every worker's series. */
+  worker?: { index: number; metrics: () => Promise<string> };
 }
 
 /** The composition root: config → store → hub → app → listening server. */
@@ -153,7 +155,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     log,
   });
   const streamContext: StreamContext = { ...streams, presence, presenceFanout: new PresenceFanout(presence) };
-  const budget = postBudget(config);
+  const budget = options.budget ?? postBudget(config);
   const posting = new Posting(config, store, metrics, lifecycle, budget, auth);
   const clients = new ClientAddresses(config.trustProxy);
   const deps: AppDeps = {
@@ -170,6 +172,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     metrics,
     lifecycle,
     log,
+    workerIndex: options.worker?.index,
   };
   const app = createApp(deps);
   const listener = oneRequestAtATime(getRequestListener(app.fetch));

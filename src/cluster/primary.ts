@@ -14,9 +14,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
+import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
+import { MemoryTicketBook } from '../auth/memory-ticket-book.js';
 import type { Config } from '../config.js';
 import { serveMetrics } from '../server.js';
 import { createStore } from '../store/create-store.js';
+import { MachinePresence } from './machine-presence.js';
 import { isOurs, type ToPrimary, type ToWorker } from './protocol.js';
 import { WorkerFeeds } from './worker-feeds.js';
 
@@ -43,7 +46,19 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
   cluster.setupPrimary({ serialization: 'advanced' });
   const store = await createStore(config, log);
   const aggregator = new AggregatorRegistry();
-  const feeds = new WorkerFeeds(store, () => aggregator.clusterMetrics(), log);
+  // On Redis every worker joins Redis's tickets, presence and post budget like any instance; else the primary keeps them.
+  const onRedis = config.store.kind === 'redis';
+  const feeds = new WorkerFeeds(
+    store,
+    {
+      metrics: () => aggregator.clusterMetrics(),
+      tickets: onRedis ? undefined : new MemoryTicketBook(),
+      presence: onRedis ? undefined : new MachinePresence(config.presenceGraceMs),
+    },
+    log,
+    config.workerQueueBytes,
+  );
+  if (!onRedis && config.rateLimit !== undefined) new RateLimiterClusterMaster();
   const metricsServer: Server | undefined =
     config.metricsPort === undefined
       ? undefined

@@ -9,10 +9,17 @@
  * and hears every event in batches: one message per batch per worker, not
  * per subscriber.
  */
+import type { TicketRecord } from '../auth/tickets.js';
+import type { Member } from '../presence/person.js';
+import type { PresenceNeed, SharedView } from '../presence/presence-share.js';
 import type { AppendOptions, ReadBeforeQuery, ReadQuery, WallListQuery } from '../store/store.js';
 
-/** What a worker may call the primary for, with the arguments: the store's operations, and a scrape of every worker's metrics. */
-export interface StoreCalls {
+/**
+ * What a worker may call the primary for, with the arguments: the store's
+ * operations, a scrape of every worker's metrics, the machine's tickets and
+ * a wall's presence read now.
+ */
+export interface Calls {
   append: [message: unknown, options?: AppendOptions];
   read: [wall: string, query: ReadQuery];
   readBefore: [wall: string, query: ReadBeforeQuery];
@@ -22,9 +29,21 @@ export interface StoreCalls {
   findPost: [wall: string, idempotencyKey: string];
   isReady: [];
   metrics: [];
+  ticketPut: [id: string, record: TicketRecord];
+  ticketTake: [id: string];
+  presenceRead: [wall: string, need: PresenceNeed];
 }
 
-export type StoreOp = keyof StoreCalls;
+export type Op = keyof Calls;
+
+/** The store's own operations among the calls. */
+export const STORE_OPS = ['append', 'read', 'readBefore', 'listWalls', 'delete', 'get', 'findPost', 'isReady'] as const;
+
+/** What a worker's presence did since its last batch, in order (presence/presence-share.ts). */
+export type PresenceOp =
+  | [op: 'hold', wall: string, key: string, member: Member | null]
+  | [op: 'release', wall: string, key: string]
+  | [op: 'follow', wall: string, need: PresenceNeed | null];
 
 /** A store failure as it crosses the channel (errors themselves do not). */
 export type CallFailure =
@@ -39,11 +58,15 @@ export type ToWorker =
   | { wc: 'feed-lost' }
   | { wc: 'result'; id: number; value: unknown }
   | { wc: 'failure'; id: number; failure: CallFailure }
+  /** The view of a wall the worker follows (presence), whenever it changes. */
+  | { wc: 'presence-view'; wall: string; need: PresenceNeed; view: SharedView }
   /** The machine is shutting down: drain and exit. */
   | { wc: 'drain' };
 
 export type ToPrimary =
-  | { wc: 'call'; id: number; op: StoreOp; args: unknown[] }
+  | { wc: 'call'; id: number; op: Op; args: unknown[] }
+  /** Presence changes of one turn of the worker's loop. */
+  | { wc: 'presence'; ops: PresenceOp[] }
   /** The batch `seq` was handed to the hub: the primary may send more. */
   | { wc: 'ack'; seq: number }
   /** Listening at `url`. */

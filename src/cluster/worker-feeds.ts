@@ -5,32 +5,21 @@
  *
  * Bounded: a worker acknowledges each batch once its hub has it. A worker
  * that stops reading (SIGSTOP, a stuck loop) holds up at most
- * MAX_UNACKED_BYTES in this process: past it, its batches are dropped, and
- * once it has caught up on what it was sent it is told `feed-lost`, so its
- * streams restart and their clients replay exactly from their positions.
+ * WALLCAST_WORKER_QUEUE_BYTES (32 MiB) in this process: past it, its batches
+ * are dropped, and once it has caught up on what it was sent it is told
+ * `feed-lost`, so its streams restart and their clients replay exactly
+ * from their positions. A worker keeps up with far more than that between
+ * acknowledgements; one that falls that far behind is not reading at all.
  */
 import type { Worker } from 'node:cluster';
 import type { Logger } from 'pino';
+import type { TicketBook, TicketRecord } from '../auth/tickets.js';
+import type { PresenceNeed } from '../presence/presence-share.js';
 import { type MessageStore, StoreUnavailableError, type WallEvent, WallLimitError } from '../store/store.js';
-import { type CallFailure, isOurs, type StoreOp, type ToPrimary, type ToWorker } from './protocol.js';
+import type { MachinePresence } from './machine-presence.js';
+import { type CallFailure, isOurs, type Op, STORE_OPS, type ToPrimary, type ToWorker } from './protocol.js';
 
-/**
- * Bytes of batches sent to one worker and not yet acknowledged. A worker
- * keeps up with far more than this between acknowledgements; one that falls
- * this far behind is not reading at all.
- */
-const MAX_UNACKED_BYTES = 32 * 1024 * 1024;
-
-const STORE_OPS: ReadonlySet<string> = new Set<StoreOp>([
-  'append',
-  'read',
-  'readBefore',
-  'listWalls',
-  'delete',
-  'get',
-  'findPost',
-  'isReady',
-]);
+const STORE_OP_NAMES: ReadonlySet<string> = new Set(STORE_OPS);
 
 interface Feed {
   readonly worker: Worker;
@@ -49,9 +38,17 @@ export class WorkerFeeds {
 
   constructor(
     private readonly store: MessageStore,
-    /** The text of a scrape of every worker's metrics (prom-client's aggregator). */
-    private readonly metrics: () => Promise<string>,
+    private readonly machine: {
+      /** The text of a scrape of every worker's metrics (prom-client's aggregator). */
+      metrics: () => Promise<string>;
+      /** The machine's tickets; undefined on Redis, where workers keep them there. */
+      tickets: TicketBook | undefined;
+      /** The machine's presence; undefined on Redis, likewise. */
+      presence: MachinePresence | undefined;
+    },
     private readonly log: Logger,
+    /** Bytes of batches sent to one worker and not yet acknowledged (WALLCAST_WORKER_QUEUE_BYTES). */
+    private readonly maxUnackedBytes: number,
   ) {
     store.onEvent((wall, event) => {
       this.#batch.push([wall, event]);
@@ -74,8 +71,12 @@ export class WorkerFeeds {
       const ours = message as ToPrimary;
       if (ours.wc === 'call') this.#call(worker, ours.id, ours.op, ours.args);
       else if (ours.wc === 'ack') this.#ack(feed, ours.seq);
+      else if (ours.wc === 'presence') this.machine.presence?.apply(worker, ours.ops);
     });
-    worker.once('exit', () => this.#feeds.delete(worker));
+    worker.once('exit', () => {
+      this.#feeds.delete(worker);
+      this.machine.presence?.forget(worker);
+    });
   }
 
   readonly #flush = (): void => {
@@ -87,7 +88,7 @@ export class WorkerFeeds {
     const json = JSON.stringify(batch);
     for (const feed of this.#feeds.values()) {
       if (feed.lost) continue;
-      if (feed.unackedBytes + json.length > MAX_UNACKED_BYTES) {
+      if (feed.unackedBytes + json.length > this.maxUnackedBytes) {
         feed.lost = true;
         this.log.warn(
           { worker: feed.worker.id, unackedBytes: feed.unackedBytes },
@@ -112,22 +113,34 @@ export class WorkerFeeds {
     }
   }
 
-  async #call(worker: Worker, id: number, op: StoreOp, args: unknown[]): Promise<void> {
-    if (op !== 'metrics' && !STORE_OPS.has(op)) {
-      send(worker, { wc: 'failure', id, failure: { kind: 'error', message: `no operation ${op}` } });
-      return;
-    }
+  async #call(worker: Worker, id: number, op: Op, args: unknown[]): Promise<void> {
     try {
-      const value =
-        op === 'metrics'
-          ? await this.metrics()
-          : await (this.store[op] as (...args: unknown[]) => Promise<unknown>).apply(this.store, args);
-      send(worker, { wc: 'result', id, value });
+      send(worker, { wc: 'result', id, value: await this.#answer(op, args) });
     } catch (error) {
       send(worker, { wc: 'failure', id, failure: failureOf(error) });
       if (!(error instanceof StoreUnavailableError || error instanceof WallLimitError)) {
-        this.log.error({ err: error, op }, 'store call from a worker failed unexpectedly');
+        this.log.error({ err: error, op }, 'a call from a worker failed unexpectedly');
       }
+    }
+  }
+
+  #answer(op: Op, args: unknown[]): Promise<unknown> | unknown {
+    if (STORE_OP_NAMES.has(op)) {
+      const call = this.store[op as (typeof STORE_OPS)[number]] as (...args: unknown[]) => Promise<unknown>;
+      return call.apply(this.store, args);
+    }
+    const { tickets, presence } = this.machine;
+    switch (op) {
+      case 'metrics':
+        return this.machine.metrics();
+      case 'ticketPut':
+        return tickets?.put(args[0] as string, args[1] as TicketRecord);
+      case 'ticketTake':
+        return tickets?.take(args[0] as string);
+      case 'presenceRead':
+        return presence?.read(args[0] as string, args[1] as PresenceNeed) ?? { online: 0 };
+      default:
+        throw new Error(`no operation ${String(op)}`);
     }
   }
 }

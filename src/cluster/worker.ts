@@ -9,23 +9,43 @@ import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import { AggregatorRegistry } from 'prom-client';
 import type { Config } from '../config.js';
+import { PostBudget } from '../rate-limit.js';
 import { type RunningServer, startServer } from '../server.js';
-import { isOurs, type ToPrimary, type ToWorker } from './protocol.js';
-import { type Channel, WorkerStore } from './worker-store.js';
+import { PrimaryLink } from './primary-link.js';
+import type { ToPrimary } from './protocol.js';
+import { WorkerPresenceShare, WorkerTicketBook } from './worker-shares.js';
+import { WorkerStore } from './worker-store.js';
 
 export async function startWorker(
   config: Config,
   compareCursors: (a: string, b: string) => number,
   log: Logger,
 ): Promise<RunningServer> {
-  const channel: Channel = {
+  const link = new PrimaryLink({
     send: (message: ToPrimary) => {
       if (process.connected) process.send?.(message, undefined, undefined, () => {});
     },
     on: (event, listener) => process.on(event, listener),
-  };
-  const store = new WorkerStore(channel, compareCursors);
-  const running = await startServer(config, { store, log, worker: { metrics: () => store.metrics() } });
+  });
+  const store = new WorkerStore(link, compareCursors);
+  // On Redis the worker joins Redis's tickets, presence and post budget like any instance (server.ts).
+  const machine =
+    config.store.kind === 'redis'
+      ? {}
+      : {
+          ticketBook: new WorkerTicketBook(link),
+          presenceShare: new WorkerPresenceShare(link),
+          budget: config.rateLimit === undefined ? undefined : PostBudget.acrossWorkers(config.rateLimit),
+        };
+  const running = await startServer(config, {
+    store,
+    log,
+    ...machine,
+    worker: {
+      index: Number(process.env.WALLCAST_WORKER_INDEX ?? 0),
+      metrics: () => link.call('metrics', []) as Promise<string>,
+    },
+  });
   // Answers the primary's scrapes with this worker's series (prom-client joins them).
   new AggregatorRegistry();
   AggregatorRegistry.setRegistries([running.deps.metrics.registry]);
@@ -33,8 +53,8 @@ export async function startWorker(
     log.error({ worker: cluster.worker?.id }, 'the primary is gone: exiting (no worker serves without it)');
     process.exit(1);
   });
-  process.on('message', (message: unknown) => {
-    if (isOurs(message) && (message as ToWorker).wc === 'drain') drain();
+  link.listen((message) => {
+    if (message.wc === 'drain') drain();
   });
   const drain = () => {
     running.close().then(
@@ -45,6 +65,6 @@ export async function startWorker(
   // A signal to this worker alone (the machine's go to the primary, which drains every worker).
   process.once('SIGTERM', drain);
   process.once('SIGINT', drain);
-  channel.send({ wc: 'serving', url: running.url });
+  link.tell({ wc: 'serving', url: running.url });
   return running;
 }
