@@ -130,10 +130,19 @@ export function setUpCompose({ form, client, wall, onPosted }) {
     }
   });
 
-  /** The box as tall as its text; wall.css caps it (then it scrolls). */
+  /**
+   * The box as tall as its text; wall.css caps it (then it scrolls). Where
+   * CSS does it (`field-sizing: content`) nothing is left to do; elsewhere
+   * the box is measured at its natural height, which for a moment gives the
+   * messages above more room: where they were scrolled to is kept.
+   */
   const grow = () => {
+    if (CSS.supports('field-sizing', 'content')) return;
+    const inbox = document.getElementById('inbox');
+    const scrolled = inbox?.scrollTop ?? 0;
     body.style.height = 'auto';
     body.style.height = `${body.scrollHeight + body.offsetHeight - body.clientHeight}px`;
+    if (inbox !== null) inbox.scrollTop = scrolled;
   };
 
   body.addEventListener('input', () => {

@@ -45,6 +45,8 @@ export class Timeline {
   #shown = new WeakMap();
   /** Where the reader was at the last layout: the composer growing must not hide the newest message. */
   #wasAtBottom = true;
+  /** The inbox's height at the last resize seen: a scroll at another height comes from a resize not yet handled. */
+  #height = 0;
 
   /**
    * @param {HTMLElement} inbox the scrolling `main`
@@ -59,7 +61,8 @@ export class Timeline {
     jump.addEventListener('click', () => this.scrollToEnd());
     // The inbox shrinks when the composer grows (a longer text, an error above it): a reader at the bottom stays there.
     new ResizeObserver(() => {
-      if (this.#wasAtBottom) this.#inbox.scrollTop = this.#inbox.scrollHeight;
+      this.#height = inbox.clientHeight;
+      if (this.#wasAtBottom) inbox.scrollTop = inbox.scrollHeight;
     }).observe(inbox);
   }
 
@@ -279,6 +282,8 @@ export class Timeline {
   }
 
   #scrolled() {
+    // Mid-resize the reader's place is what it was before it: the resize observer restores it.
+    if (this.#inbox.clientHeight !== this.#height) return;
     this.#wasAtBottom = this.#atBottom();
     if (this.#unseen > 0 && this.#wasAtBottom) this.#clearUnseen();
   }

@@ -36,9 +36,11 @@ export function renderErrorPage(error: ApiError, requestPath?: string): string {
   const heading =
     error.code === 'invalid_wall' ? 'That is not a wall name' : (HEADINGS[error.status] ?? 'Something went wrong');
   const suggestion =
+    meant === undefined ? '' : `<p class="suggestion">Did you mean <b>#${escapeHtml(meant)}</b>?</p>\n`;
+  const go =
     meant === undefined
       ? ''
-      : `<p class="suggestion">Did you mean <a id="meant" href="${escapeHtml(wallPagePath(meant))}">#${escapeHtml(meant)}</a>?</p>\n`;
+      : `<a class="button" id="meant" href="${escapeHtml(wallPagePath(meant))}">Open #${escapeHtml(meant)}</a>`;
   const again =
     error.status === 503 && requestPath !== undefined && isPage(requestPath)
       ? `<a class="button" id="again" href="${escapeHtml(requestPath)}">Try again</a>`
@@ -48,7 +50,7 @@ export function renderErrorPage(error: ApiError, requestPath?: string): string {
 <div class="error-card">
 <h2><span class="status-code">${error.status}</span> ${escapeHtml(heading)}</h2>
 <p class="reason" data-code="${escapeHtml(error.code)}">${escapeHtml(error.message)}</p>
-${suggestion}<p class="actions">${again}<a id="back" href="${escapeHtml(back)}">${escapeHtml(backText)}</a></p>
+${suggestion}<p class="actions">${go}${again}<a id="back" href="${escapeHtml(back)}">${escapeHtml(backText)}</a></p>
 </div>
 </main>`;
   return renderShell({
