@@ -67,7 +67,7 @@ function conversation(zone) {
       ago(118),
     ],
     ['Jonas Weber', 'On it.', ago(116)],
-    ['Jonas Weber', 'PR is up: https://github.com/wallcast/wallcast/pull/214', ago(64)],
+    ['Jonas Weber', 'PR is up: https://github.com/wallcast/wallcast/pull/214', ago(113)],
     ['Sam O’Neil', 'Dashboards are at www.example.com/grafana/d/release if anyone wants to watch along.', ago(21)],
   ];
 }
