@@ -16,8 +16,12 @@
 
 /** Messages per page. */
 const OLDER_PAGE_SIZE = 50;
-/** Loading starts this far above the top of the view: the reader does not wait at the edge. */
-const PRELOAD_PX = 800;
+/**
+ * Loading starts when the top is this close above the view, half a screen:
+ * the reader does not wait at the edge, and a page opened at its newest
+ * does not load older ones it will never be scrolled to.
+ */
+const PRELOAD_MARGIN = '50%';
 /** A page that takes longer is given up, and offered again. */
 const OLDER_TIMEOUT_MS = 10_000;
 
@@ -90,13 +94,16 @@ export function setUpOlderMessages({ inbox, wall, prepend }) {
     if (!finished && !unsupported && nearTop()) void load();
   };
 
-  const nearTop = () => edge.getBoundingClientRect().bottom > inbox.getBoundingClientRect().top - PRELOAD_PX;
+  const nearTop = () => {
+    const view = inbox.getBoundingClientRect();
+    return edge.getBoundingClientRect().bottom > view.top - view.height / 2;
+  };
 
   const observer = new IntersectionObserver(
     (entries) => {
       if (entries.some((entry) => entry.isIntersecting)) void load();
     },
-    { root: inbox, rootMargin: `${PRELOAD_PX}px 0px 0px 0px` },
+    { root: inbox, rootMargin: `${PRELOAD_MARGIN} 0px 0px 0px` },
   );
   observer.observe(edge);
 

@@ -19,6 +19,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/message.js';
+import { createMessage } from '../../src/posting.js';
 import type { RunningServer } from '../../src/server.js';
 import { launchChromium, openTab, shownBodies, shownIds, shows } from '../support/browser.js';
 import { until } from '../support/deadlines.js';
@@ -200,7 +201,11 @@ describe.skipIf(withoutChromium())('older messages and other walls', () => {
 
   it('lists this browser’s recent walls, the server’s walls by activity, and opens any wall typed in the box', async () => {
     const walls = Array.from({ length: 55 }, (_, i) => `list-${String(i).padStart(2, '0')}`);
-    for (const wall of walls) await postJson(server.url, `/api/walls/${wall}/messages`, { body: 'hi' });
+    // A second apart: the list's order (newest activity first) is then one order.
+    const start = Date.now() - walls.length * 1000;
+    for (const [i, wall] of walls.entries()) {
+      await server.deps.store.append(createMessage(wall, '', 'hi', new Date(start + i * 1000)));
+    }
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     const visit = async (wall: string) => {
       const tab = await openTab(context, `${server.url}/w/${wall}`, false);
