@@ -140,9 +140,10 @@ export function pageRoutes(deps: AppDeps, options: PageRouteOptions = {}): Hono<
   const older = async (wall: string, before: string): Promise<WallView> => {
     const page = await olderPage(wall, before, config.backlog);
     const last = page.messages.at(-1);
-    if (page.reset || last === undefined) {
+    if (page.reset)
       return newest(wall, `That point of #${wall} is no longer in its history: these are the newest messages.`);
-    }
+    if (last === undefined)
+      return newest(wall, `There is nothing in #${wall} before that point: these are the newest messages.`);
     return {
       messages: page.messages,
       cursor: last.cursor,

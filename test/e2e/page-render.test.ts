@@ -69,6 +69,10 @@ describe('the page as the server renders it', () => {
     expect(bodiesOf(first)).toEqual(posted.slice(0, 13).map((m) => m.body));
     expect(first).toContain('This is the beginning of #chain.');
     expect(olderLink(first)).toBeUndefined();
+    // Before the very first message there is nothing: the page says so, and shows the newest.
+    const before0 = await (await get(base, `/w/chain?before=${encodeURIComponent(posted[0]?.cursor ?? '')}`)).text();
+    expect(before0).toContain('There is nothing in #chain before that point: these are the newest messages.');
+    expect(bodiesOf(before0)).toEqual(posted.slice(-20).map((m) => m.body));
     // A page of the history goes live from its newest message (the script brings the rest), and links forward.
     expect(first).toContain(`data-cursor="${posted[12]?.cursor}"`);
     expect(first).toContain(`href="/w/chain?after=${encodeURIComponent(posted[12]?.cursor ?? '')}">Newer messages</a>`);
