@@ -97,7 +97,7 @@ async function main() {
     const shots = [
       { file: 'wall-light.png', colorScheme: 'light', viewport: { width: 1280, height: 800 }, scale: 1 },
       { file: 'wall-dark.png', colorScheme: 'dark', viewport: { width: 1280, height: 800 }, scale: 1 },
-      { file: 'wall-phone.png', colorScheme: 'light', viewport: { width: 390, height: 844 }, scale: 2 },
+      { file: 'wall-phone.png', colorScheme: 'light', viewport: { width: 390, height: 844 }, scale: 2, touch: true },
     ];
     /** The first browser's storage (its name, its own post, its recent walls) for the others. @type {any} */
     let storageState;
@@ -109,6 +109,8 @@ async function main() {
         colorScheme: /** @type {'light' | 'dark'} */ (shot.colorScheme),
         timezoneId: zone,
         locale: 'en-US',
+        isMobile: shot.touch ?? false,
+        hasTouch: shot.touch ?? false,
       });
       const page = await context.newPage();
       // The walls this browser opened lately, for the list.
