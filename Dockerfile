@@ -23,11 +23,16 @@ COPY package.json ./
 COPY public ./public
 COPY client ./client
 COPY docs ./docs
+COPY deploy/healthcheck.mjs ./deploy/healthcheck.mjs
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME /data
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s \
-  CMD node -e "fetch('http://127.0.0.1:8080/readyz').then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))"
+# /readyz on the port, address and scheme the server itself reads from PORT,
+# HOST and WALLCAST_TLS_CERT (so `-e PORT=9000` is checked on 9000). Set the
+# port with PORT, not with a --port flag after the image name: the check sees
+# only the environment.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=20s \
+  CMD ["node", "deploy/healthcheck.mjs"]
 STOPSIGNAL SIGTERM
 CMD ["node", "dist/main.js"]

@@ -13,6 +13,7 @@ import { opsRoutes } from './routes/ops.js';
 import { pageRoutes } from './routes/pages.js';
 import { StoreUnavailableError, WallLimitError } from './store/store.js';
 import { renderErrorPage } from './views/error-page.js';
+import { WallNameError } from './wall.js';
 
 /** The whole HTTP surface; no I/O until a request comes. */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -67,6 +68,7 @@ function accessLog(deps: AppDeps): MiddlewareHandler<AppEnv> {
  */
 function toApiError(error: Error, c: Context, deps: AppDeps): ApiError {
   if (error instanceof ApiError) return error;
+  if (error instanceof WallNameError) return new ApiError('invalid_wall', error.message);
   if (error instanceof StoreUnavailableError) {
     deps.log.warn({ err: error, method: c.req.method, path: c.req.path }, 'store unavailable: answered 503');
     return unavailable(storeTroubleMessage(c.req.method, error), 'store_unavailable', error.retryAfterSeconds);

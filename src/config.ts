@@ -7,209 +7,139 @@
  * name without `WALLCAST_`, in kebab case: `WALLCAST_HEARTBEAT_MS=5000` is
  * `--heartbeat-ms 5000` (or `--heartbeat-ms=5000`). Flags win over the
  * environment. A bad value throws a ConfigError whose message is the one
- * line `main.ts` prints before exiting.
+ * line `main.ts` prints before exiting. How a setting is declared, and
+ * the kinds of value, are in config-values.ts; the store's value, which no
+ * other module reads as text, is parsed here.
  */
-import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
+import {
+  ConfigError,
+  duration,
+  fail,
+  integer,
+  oneOf,
+  origins,
+  type Parse,
+  pemFile,
+  rateLimit,
+  type Setting,
+  setting,
+  text,
+  token,
+  trustedProxies,
+} from './config-values.js';
 import { MAX_AUTHOR_CHARS } from './message.js';
-
-export interface RateLimit {
-  posts: number;
-  perMs: number;
-}
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
 
 type Source = Record<string, string | undefined>;
 
-interface Setting<T> {
-  variable: string;
-  /** The default as the table shows it. */
-  shown: string;
-  meaning: string;
-  /** `raw` is undefined when the setting is not given. */
-  parse(raw: string | undefined, variable: string): T;
+/**
+ * How to reach Redis. Issue 19 adds `redis+cluster://h1,h2/?prefix=` and
+ * `redis+sentinel://h1,h2/mastername`: each is a variant here, a case of
+ * `redisTarget` below, and one of `connectRedis` (store/redis/connect.ts).
+ */
+export type RedisEndpoint = {
+  mode: 'standalone';
+  /** What ioredis takes: `redis://` or `rediss://` (TLS), with the user, password and `/DB` as given. */
+  url: string;
+};
+
+/** A Redis and the part of its key space that is this deployment's: the store's keys, the post budget's. */
+export interface RedisTarget {
+  endpoint: RedisEndpoint;
+  /** Put before every key (`?prefix=`, default `wallcast:`): several deployments may share one Redis. */
+  prefix: string;
 }
 
-function setting<T>(
-  variable: string,
-  shown: string,
-  meaning: string,
-  parse: (raw: string | undefined, variable: string) => T,
-): Setting<T> {
-  return { variable, shown, meaning, parse };
-}
+/** `WALLCAST_STORE`, parsed: the store to open. */
+export type StoreConfig = {
+  /** The setting as it was given, a password in it as `***`: for the start-up log and error lines. */
+  label: string;
+} & ({ kind: 'memory' } | { kind: 'sqlite'; path: string } | ({ kind: 'redis' } & RedisTarget));
 
-const fail = (variable: string, raw: string, expected: string): never => {
-  throw new ConfigError(`${variable}=${JSON.stringify(raw)} is not ${expected}`);
+const DEFAULT_REDIS_PREFIX = 'wallcast:';
+
+/** `memory`, `sqlite:PATH`, or a Redis URL (see `redisTarget`). */
+const store: Parse<StoreConfig> = (raw, variable) => {
+  const label = redactPassword(raw);
+  if (raw === 'memory') return { kind: 'memory', label };
+  if (/^sqlite:./.test(raw)) return { kind: 'sqlite', path: raw.slice('sqlite:'.length), label };
+  const redis = redisTarget(raw);
+  if (redis !== undefined) return { kind: 'redis', ...redis, label };
+  return fail(variable, label, 'a store: use memory, sqlite:PATH or redis://HOST:PORT/DB');
 };
 
-/** A whole number from `min` to `max`; `fallback` when not given. */
-const integer =
-  (fallback: number, min: number, max: number) =>
-  (raw: string | undefined, variable: string): number => {
-    if (raw === undefined) return fallback;
-    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
-      fail(variable, raw, `a whole number from ${min} to ${max}`);
-    }
-    return Number(raw);
-  };
-
-const optionalInteger =
-  (min: number, max: number) =>
-  (raw: string | undefined, variable: string): number | undefined =>
-    raw === undefined ? undefined : integer(0, min, max)(raw, variable);
-
-const text =
-  (fallback: string) =>
-  (raw: string | undefined): string =>
-    raw ?? fallback;
-
-/**
- * A secret. An empty one (a missing secret in a compose file, say) is
- * refused: it would silently leave open what it was meant to close.
- */
-const token = (raw: string | undefined, variable: string): string | undefined => {
-  if (raw === undefined) return undefined;
-  if (raw === '') throw new ConfigError(`${variable} is set but empty: give it a value, or unset it`);
-  if (!/^[\x21-\x7e]{8,}$/.test(raw)) {
-    throw new ConfigError(`${variable} must be at least 8 printable ASCII characters without spaces`);
-  }
-  return raw;
-};
-
-const UNITS_MS: Record<string, number> = {
-  s: 1000,
-  sec: 1000,
-  m: 60_000,
-  min: 60_000,
-  h: 3_600_000,
-  hour: 3_600_000,
-  d: 86_400_000,
-};
-
-/** `20/min`, `5/s`, `100/h`; `off`. */
-const rateLimit = (raw: string | undefined, variable: string): RateLimit | undefined => {
-  if (raw === undefined || raw === 'off') return undefined;
-  const match = /^(\d+)\/(s|sec|m|min|h|hour)$/.exec(raw);
-  const posts = Number(match?.[1]);
-  const perMs = UNITS_MS[match?.[2] ?? ''];
-  if (match === null || perMs === undefined || posts < 1) {
-    return fail(variable, raw, 'a rate: use POSTS/UNIT with UNIT s, min or h (e.g. 20/min)');
-  }
-  return { posts, perMs };
-};
-
-/** `30d`, `12h`, `90m`, `3600s`; `off`. */
-const duration = (raw: string | undefined, variable: string): number | undefined => {
-  if (raw === undefined || raw === 'off') return undefined;
-  const match = /^(\d{1,6})(s|m|h|d)$/.exec(raw);
-  const unitMs = UNITS_MS[match?.[2] ?? ''];
-  if (match === null || unitMs === undefined || Number(match[1]) < 1) {
-    return fail(variable, raw, 'a duration: a whole number and s, m, h or d (e.g. 30d)');
-  }
-  return Number(match[1]) * unitMs;
-};
-
-const store = (raw: string | undefined, variable: string): string => {
-  const value = raw ?? 'sqlite:data/wallcast.db';
-  if (!(value === 'memory' || /^sqlite:.+/.test(value) || /^rediss?:\/\/.+/.test(value))) {
-    fail(variable, value, 'a store: use memory, sqlite:PATH or redis://HOST:PORT');
-  }
-  return value;
-};
-
-const oneOf =
-  <T extends string>(fallback: T, values: readonly T[]) =>
-  (raw: string | undefined, variable: string): T => {
-    if (raw === undefined) return fallback;
-    if (!values.includes(raw as T)) fail(variable, raw, `one of ${values.join(', ')}`);
-    return raw as T;
-  };
-
-/**
- * Proxies whose `X-Forwarded-For` is believed: addresses or IPv4/IPv6
- * CIDR blocks, comma-separated, or `loopback`.
- */
-const trustedProxies = (raw: string | undefined, variable: string): string[] => {
-  if (raw === undefined || raw === 'off') return [];
-  const entries = raw.split(',').map((entry) => entry.trim());
-  for (const entry of entries) {
-    if (!(entry === 'loopback' || /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry))) {
-      fail(variable, raw, 'a list of proxy addresses or CIDR blocks (e.g. 10.0.0.0/8,loopback)');
-    }
-  }
-  return entries;
-};
-
-/** Origins allowed to use the API from their pages: `*`, or `https://a.example,http://localhost:3000`. */
-const origins = (raw: string | undefined, variable: string): string[] => {
-  if (raw === undefined || raw === 'off') return [];
-  if (raw.trim() === '*') return ['*'];
-  const entries = raw.split(',').map((entry) => entry.trim());
-  for (const entry of entries) {
-    let url: URL | undefined;
-    try {
-      url = new URL(entry);
-    } catch {
-      url = undefined;
-    }
-    if (url === undefined || url.origin !== entry || !/^https?:$/.test(url.protocol)) {
-      fail(variable, raw, 'a list of origins such as https://a.example,http://localhost:3000, or *');
-    }
-  }
-  return entries;
-};
-
-/** A PEM file, read at start: a path that cannot be read is a bad setting, not a later crash. */
-const pemFile = (raw: string | undefined, variable: string): Buffer | undefined => {
-  if (raw === undefined) return undefined;
+/** `redis://` or `rediss://` `[USER:PASSWORD@]HOST[:PORT][/DB][?prefix=PREFIX]`; the prefix is taken out of the URL. */
+function redisTarget(raw: string): RedisTarget | undefined {
+  if (!/^rediss?:\/\/./.test(raw)) return undefined;
+  let url: URL;
   try {
-    const pem = readFileSync(raw);
-    if (!pem.includes('-----BEGIN ')) throw new Error('not a PEM file');
-    return pem;
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-    throw new ConfigError(`${variable}=${JSON.stringify(raw)} cannot be read as a PEM file (${reason})`);
+    url = new URL(raw);
+  } catch {
+    return undefined;
   }
-};
+  if (!/^(\/\d*)?$/.test(url.pathname)) return undefined;
+  const prefix = url.searchParams.get('prefix') ?? DEFAULT_REDIS_PREFIX;
+  url.searchParams.delete('prefix');
+  return { endpoint: { mode: 'standalone', url: url.toString() }, prefix };
+}
+
+/** A URL fit for a log line: a password in it is replaced by `***`. */
+function redactPassword(url: string): string {
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url;
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
+const secret = { secret: true } as const;
+const fileSet = { summary: (pem: Buffer | undefined) => (pem === undefined ? 'unset' : 'set') };
+
+/** The most workers a machine runs: more is a typo, not a machine. */
+const MAX_WORKERS = 256;
+
+/** `auto` (the cores this process may use) or a whole number. */
+const workerCount: Parse<number> = (raw, variable) =>
+  raw === 'auto' ? availableParallelism() : integer(1, MAX_WORKERS)(raw, variable);
+
+/** The backlog when WALLCAST_BACKLOG is not given (or WALLCAST_HISTORY, when that is smaller). */
+const DEFAULT_BACKLOG = 50;
 
 /** Every setting, in the order `--help` and the README list them. */
 export const SETTINGS = {
-  port: setting(
-    'PORT',
-    '8080',
-    'listen port (`0` = any free port; the chosen port is logged)',
-    integer(8080, 0, 65535),
-  ),
-  host: setting('HOST', '127.0.0.1', 'listen address (`0.0.0.0` in the container)', text('127.0.0.1')),
+  port: setting('PORT', '8080', 'listen port (`0` = any free port; the chosen port is logged)', integer(0, 65535)),
+  host: setting('HOST', '127.0.0.1', 'listen address (`0.0.0.0` in the container)', text),
   tlsCert: setting(
     'WALLCAST_TLS_CERT',
-    'unset',
+    undefined,
     'a PEM certificate (chain): with `WALLCAST_TLS_KEY`, serves HTTPS with HTTP/2 and HTTP/1.1',
     pemFile,
+    fileSet,
   ),
-  tlsKey: setting('WALLCAST_TLS_KEY', 'unset', "the certificate's PEM private key", pemFile),
+  tlsKey: setting('WALLCAST_TLS_KEY', undefined, "the certificate's PEM private key", pemFile, fileSet),
   store: setting(
     'WALLCAST_STORE',
     'sqlite:data/wallcast.db',
-    '`memory`, `sqlite:PATH`, or `redis://HOST:PORT/DB` (`?prefix=` sets the key prefix, default `wallcast:`)',
+    `\`memory\`, \`sqlite:PATH\`, or \`redis://HOST:PORT/DB\` (\`rediss://\` for TLS; \`?prefix=\` sets the key prefix, default \`${DEFAULT_REDIS_PREFIX}\`)`,
     store,
+    { summary: (value) => value.label },
   ),
-  historySize: setting('WALLCAST_HISTORY', '1000', 'messages kept per wall for replay', integer(1000, 1, 1_000_000)),
+  historySize: setting('WALLCAST_HISTORY', '1000', 'messages kept per wall for replay', integer(1, 1_000_000)),
   historyBytes: setting(
     'WALLCAST_HISTORY_BYTES',
     '1048576',
     'bytes of messages kept per wall (the oldest go first; the newest is always kept)',
-    integer(1_048_576, 65_536, 1 << 30),
+    integer(65_536, 1 << 30),
   ),
   maxWalls: setting(
     'WALLCAST_MAX_WALLS',
     '1000',
     'walls with history per store; a post that would start another is refused (`507`)',
-    integer(1000, 1, 10_000_000),
+    integer(1, 10_000_000),
   ),
   retentionMs: setting(
     'WALLCAST_RETENTION',
@@ -219,39 +149,38 @@ export const SETTINGS = {
   ),
   backlog: setting(
     'WALLCAST_BACKLOG',
-    '50',
+    undefined,
     'messages a fresh stream or page starts with',
-    optionalInteger(0, 1_000_000),
+    integer(0, 1_000_000),
+    { unset: String(DEFAULT_BACKLOG) },
   ),
   heartbeatMs: setting(
     'WALLCAST_HEARTBEAT_MS',
     '15000',
     'idle time before a heartbeat comment',
-    integer(15_000, 10, 3_600_000),
+    integer(10, 3_600_000),
   ),
-  maxBodyChars: setting(
-    'WALLCAST_MAX_BODY_CHARS',
-    '2000',
-    'longest message body (code points)',
-    integer(2000, 1, 10_000),
-  ),
+  maxBodyChars: setting('WALLCAST_MAX_BODY_CHARS', '2000', 'longest message body (code points)', integer(1, 10_000)),
   publishToken: setting(
     'WALLCAST_PUBLISH_TOKEN',
-    'unset',
+    undefined,
     'when set, posting needs `Authorization: Bearer …` (reading stays open); empty is refused',
     token,
+    secret,
   ),
   adminToken: setting(
     'WALLCAST_ADMIN_TOKEN',
-    'unset',
+    undefined,
     'when set, enables `DELETE /api/walls/{wall}/messages/{id}` with `Authorization: Bearer …`',
     token,
+    secret,
   ),
   rateLimit: setting(
     'WALLCAST_RATE_LIMIT',
     'off',
     'posts per client (an IPv4 address, an IPv6 /64), e.g. `20/min`, `5/s`, `100/h`; shared by the instances on Redis',
     rateLimit,
+    { summary: (limit) => (limit === undefined ? 'unset' : `${limit.posts}/${limit.perMs / 1000}s`) },
   ),
   trustProxy: setting(
     'WALLCAST_TRUST_PROXY',
@@ -267,63 +196,71 @@ export const SETTINGS = {
   ),
   maxSubscribers: setting(
     'WALLCAST_MAX_SUBSCRIBERS',
-    'unset (no cap)',
+    undefined,
     'open streams per instance; past it, `503` with `Retry-After`',
-    optionalInteger(1, 10_000_000),
+    integer(1, 10_000_000),
+    { unset: 'unset (no cap)' },
   ),
   slowClientBytes: setting(
     'WALLCAST_SLOW_CLIENT_BYTES',
     '1048576',
     'bytes queued for one stream before it is disconnected',
-    integer(1_048_576, 1024, 1 << 30),
+    integer(1024, 1 << 30),
   ),
   sendTimeoutMs: setting(
     'WALLCAST_SEND_TIMEOUT_MS',
     '60000',
     'a connection that takes nothing we send (and sends nothing) for this long is closed',
-    integer(60_000, 100, 3_600_000),
+    integer(100, 3_600_000),
   ),
   requestTimeoutMs: setting(
     'WALLCAST_REQUEST_TIMEOUT_MS',
     '30000',
     "a request's headers and body must arrive within this, or the connection is closed",
-    integer(30_000, 100, 3_600_000),
+    integer(100, 3_600_000),
   ),
-  longPollMs: setting(
-    'WALLCAST_LONGPOLL_MS',
-    '25000',
-    'Tornado-compat long-poll timeout',
-    integer(25_000, 10, 3_600_000),
+  longPollMs: setting('WALLCAST_LONGPOLL_MS', '25000', 'Tornado-compat long-poll timeout', integer(10, 3_600_000)),
+  workers: setting(
+    'WALLCAST_WORKERS',
+    '1',
+    'processes serving HTTP and streams: a number, or `auto` (one per core); above 1, a primary owns the store and feeds them',
+    workerCount,
+  ),
+  releaseParser: setting(
+    'WALLCAST_RELEASE_PARSER',
+    'on',
+    "`off` keeps each HTTP/1.1 stream's parser (about 2.5 KB more per idle stream): the release uses Node internals",
+    oneOf(['on', 'off'] as const),
   ),
   metricsPort: setting(
     'WALLCAST_METRICS_PORT',
-    'unset',
+    undefined,
     'serves `/metrics` on this port (on `HOST`) and not on the public one',
-    optionalInteger(0, 65535),
+    integer(0, 65535),
   ),
   logFormat: setting(
     'WALLCAST_LOG_FORMAT',
-    'json',
-    '`json` (one object per line) or `pretty` (for people)',
-    oneOf('json', ['json', 'pretty'] as const),
+    'auto',
+    '`auto` (pretty on a terminal, JSON lines otherwise), `json` (one object per line) or `pretty` (for people)',
+    oneOf(['auto', 'json', 'pretty'] as const),
   ),
   accessLog: setting(
     'WALLCAST_ACCESS_LOG',
     'off',
     '`on`: a log line per request (method, path, status, time), streams when they open',
-    oneOf('off', ['off', 'on'] as const),
+    oneOf(['off', 'on'] as const),
   ),
   logLevel: setting(
     'WALLCAST_LOG_LEVEL',
     'info',
     'least level logged: `debug`, `info`, `warn`, `error` or `silent`',
-    oneOf('info', ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
+    oneOf(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const),
   ),
 } satisfies Record<string, Setting<unknown>>;
 
 type Settings = typeof SETTINGS;
 
-export type Config = { [K in keyof Settings]: ReturnType<Settings[K]['parse']> } & {
+export type Config = { [K in keyof Settings]: ReturnType<Settings[K]['read']> } & {
   backlog: number;
   /** Largest request body accepted: the longest valid body in any encoding clients use (see below). */
   maxRequestBytes: number;
@@ -382,11 +319,14 @@ export function loadConfig(env: Source = process.env, argv: readonly string[] = 
   for (const [key, entry] of Object.entries(SETTINGS) as [string, Setting<unknown>][]) {
     const raw = source[entry.variable];
     // An empty variable is an unset one, except for secrets, which refuse it.
-    parsed[key] = entry.parse(raw === '' && entry.parse !== token ? undefined : raw, entry.variable);
+    if (raw === '' && entry.secret) {
+      throw new ConfigError(`${entry.variable} is set but empty: give it a value, or unset it`);
+    }
+    parsed[key] = entry.read(raw === '' ? undefined : raw);
   }
   const config = parsed as Omit<Config, 'backlog' | 'maxRequestBytes'> & { backlog: number | undefined };
   // The default backlog shrinks with a small history; an explicit one may not exceed it.
-  const backlog = config.backlog ?? Math.min(50, config.historySize);
+  const backlog = config.backlog ?? Math.min(DEFAULT_BACKLOG, config.historySize);
   if (backlog > config.historySize) {
     throw new ConfigError(`WALLCAST_BACKLOG=${backlog} is more than WALLCAST_HISTORY=${config.historySize}`);
   }
@@ -416,29 +356,11 @@ export function loadConfig(env: Source = process.env, argv: readonly string[] = 
  */
 export function settingsSummary(config: Config): Record<string, unknown> {
   const summary: Record<string, unknown> = {};
-  for (const [key, entry] of Object.entries(SETTINGS) as [keyof Config & keyof Settings, Setting<unknown>][]) {
-    const value = config[key];
-    if (entry.parse === token) summary[key] = value === undefined ? 'unset' : '***';
-    else if (Buffer.isBuffer(value)) summary[key] = 'set';
-    else if (key === 'store') summary[key] = redactPassword(String(value));
-    else if (key === 'rateLimit' && value !== undefined)
-      summary[key] = `${config.rateLimit?.posts}/${(config.rateLimit?.perMs ?? 0) / 1000}s`;
-    else summary[key] = value ?? 'unset';
+  for (const [key, entry] of Object.entries(SETTINGS) as [keyof Settings, Setting<unknown>][]) {
+    summary[key] = entry.summary(config[key]);
   }
   summary.backlog = config.backlog;
   return summary;
-}
-
-/** A URL fit for a log line: a password in it is replaced by `***`. */
-export function redactPassword(url: string): string {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url;
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
 }
 
 /** The settings as the README's Markdown table. */

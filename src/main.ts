@@ -1,12 +1,21 @@
 #!/usr/bin/env node
 /**
- * Process entry: config → server (store, hub, app) → signals.
+ * Process entry: config → server (store, hub, app) → signals. With
+ * WALLCAST_WORKERS above 1, this process is the primary (the store, no HTTP)
+ * and forks workers that run this same file (cluster/).
  * Run it with node directly (not through npm) so that SIGTERM reaches it.
  */
+import cluster from 'node:cluster';
 import { readFileSync } from 'node:fs';
-import { type Config, ConfigError, loadConfig, settingsHelp, settingsSummary, unknownVariables } from './config.js';
+import type { Logger } from 'pino';
+import { startPrimary } from './cluster/primary.js';
+import { startWorker } from './cluster/worker.js';
+import { type Config, loadConfig, settingsHelp, settingsSummary, unknownVariables } from './config.js';
+import { ConfigError } from './config-values.js';
 import { createLogger } from './logger.js';
-import { type RunningServer, startServer } from './server.js';
+import { startedByPackageManager, watchParent } from './parent-watch.js';
+import { startServer } from './server.js';
+import { cursorOrder } from './store/create-store.js';
 import { StoreOpenError } from './store/store.js';
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
@@ -50,12 +59,20 @@ async function main(): Promise<void> {
     throw error;
   }
   const log = createLogger(config.logLevel, config.logFormat);
-  const unknown = unknownVariables(process.env);
-  if (unknown.length > 0)
-    log.warn({ variables: unknown }, 'these WALLCAST_* variables are no setting and are ignored (a typo?)');
-  let running: RunningServer;
+  if (cluster.isWorker) {
+    const worker = log.child({ worker: Number(process.env.WALLCAST_WORKER_INDEX) });
+    await startWorker(workerConfig(config), cursorOrder(config.store), worker);
+    return;
+  }
+  let running: { url: string; metricsUrl: string | undefined; close(): Promise<void> };
   try {
-    running = await startServer(config, { log });
+    if (config.workers > 1) {
+      const machine = await startPrimary(config, config.workers, log);
+      machine.failed.then((code) => process.exit(code));
+      running = machine;
+    } else {
+      running = await startServer(config, { log });
+    }
   } catch (error) {
     if (error instanceof StoreOpenError) {
       console.error(`wallcast: ${error.message}`);
@@ -63,8 +80,38 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  stopOnSignals(running, log);
+  // The signals are handled from here: whoever waits for this line may signal the process at once.
+  log.info({ version, url: running.url, metrics: running.metricsUrl }, `listening on ${running.url}`);
+  log.info({ workers: config.workers, settings: settingsSummary(config) }, 'settings');
+  const unknown = unknownVariables(process.env);
+  if (unknown.length > 0) {
+    log.warn({ variables: unknown }, 'these WALLCAST_* variables are no setting and are ignored (a typo?)');
+  }
+}
+
+/**
+ * Slightly more than the server's own drain deadline (server.ts, and the
+ * primary's for its workers): shutdown ends by then whatever the store is
+ * doing (a Redis that does not answer, say). Everything a client was told
+ * is stored was stored before it was told, so nothing acknowledged is lost.
+ */
+const EXIT_DEADLINE_MS = 10_000;
+
+/** SIGTERM or SIGINT drains, then exits 0; a second signal, or the deadline, ends the process at once. */
+function stopOnSignals(running: { close(): Promise<void> }, log: Logger): void {
+  let stopping = false;
   const stop = (signal: string) => {
+    if (stopping) {
+      log.warn({ signal }, 'second signal: exiting now, without waiting for the drain');
+      process.exit(1);
+    }
+    stopping = true;
     log.info({ signal }, 'draining');
+    setTimeout(() => {
+      log.warn('shutdown: still not done at the deadline; exiting');
+      process.exit(0);
+    }, EXIT_DEADLINE_MS).unref();
     running.close().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -73,10 +120,22 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
-  // Last: whoever waits for this line may signal the process at once.
-  log.info({ version, settings: settingsSummary(config), metrics: running.metricsUrl }, `listening on ${running.url}`);
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // Under npm or npx, a SIGTERM reaches npm, not this process: npm gone is the signal (parent-watch.ts).
+  if (startedByPackageManager(process.env)) watchParent((parentPid) => stop(`parent ${parentPid} exited`));
+}
+
+/**
+ * A worker's share of the machine: WALLCAST_MAX_SUBSCRIBERS is split among
+ * the workers (the connections are handed out in turn, so each gets its part).
+ */
+function workerConfig(config: Config): Config {
+  if (config.maxSubscribers === undefined) return config;
+  const index = Number(process.env.WALLCAST_WORKER_INDEX ?? 0);
+  const count = Number(process.env.WALLCAST_WORKER_COUNT ?? 1);
+  const share = Math.floor(config.maxSubscribers / count) + (index < config.maxSubscribers % count ? 1 : 0);
+  return { ...config, maxSubscribers: Math.max(1, share) };
 }
 
 main().catch((error: unknown) => {

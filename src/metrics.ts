@@ -7,8 +7,8 @@
  */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorCode, UnavailableReason } from './errors.js';
-import type { Hub } from './hub.js';
 import type { MessageStore } from './store/store.js';
+import type { Hub } from './stream/hub.js';
 
 /** Walls given a series of their own (the ones with the most streams): label sets stay bounded. */
 const TOP_WALLS = 20;
@@ -76,6 +76,24 @@ export class Metrics {
     }
   }
 
+  /** Where a scrape's text comes from: this registry, or (in a worker) every worker's, joined by the primary. */
+  #source: (() => Promise<string>) | undefined;
+
+  /** The text of a scrape. */
+  text(): Promise<string> {
+    return this.#source?.() ?? this.registry.metrics();
+  }
+
+  /** Scrapes come from `source` from now on (a worker: the primary's aggregate of every worker). */
+  gatherFrom(source: () => Promise<string>): void {
+    this.#source = source;
+  }
+
+  /** The headers of a `/metrics` answer (the content type Prometheus expects). */
+  headers(): Record<string, string> {
+    return { 'Content-Type': this.registry.contentType };
+  }
+
   refused(reason: RefusalReason): void {
     this.refusals.inc({ reason });
   }
@@ -130,6 +148,8 @@ export class Metrics {
     new Gauge({
       name: 'wallcast_store_ready',
       help: '1 when the store answers (the same check as /readyz), else 0.',
+      // Across workers (one store, asked by each): 1 only when it answers every one of them.
+      aggregator: 'min',
       registers: [this.registry],
       async collect() {
         this.set((await store.isReady().catch(() => false)) ? 1 : 0);

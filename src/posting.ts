@@ -16,6 +16,7 @@ import { bearerMatches } from './http/request.js';
 import type { Lifecycle } from './lifecycle.js';
 import { MAX_AUTHOR_CHARS, type Message, type NewMessage } from './message.js';
 import type { Metrics } from './metrics.js';
+import { checkAuthorName, codePoints, LONE_SURROGATE } from './plain-text.js';
 import type { PostBudget } from './rate-limit.js';
 import { type MessageStore, StoreUnavailableError, WallLimitError } from './store/store.js';
 import { renderMessageHtml } from './views/message-html.js';
@@ -135,17 +136,6 @@ export function createMessage(wall: string, author: string, body: string, now = 
 
 /** C0 controls other than tab and LF (CR is normalised away before this check). */
 const FORBIDDEN_IN_BODY = /[\u0000-\u0008\u000b-\u001f]/;
-/** Authors are one line: no C0 control at all. */
-const FORBIDDEN_IN_AUTHOR = /[\u0000-\u001f]/;
-/** A UTF-16 surrogate without its pair cannot be encoded as UTF-8. */
-const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-
-function codePoints(text: string): number {
-  let count = 0;
-  for (const _ of text) count++;
-  return count;
-}
-
 export function validateBody(raw: unknown, maxBodyChars: number): string {
   if (typeof raw !== 'string') {
     throw new ApiError('invalid_body', 'The message needs a "body" text field.');
@@ -171,12 +161,10 @@ export function validateAuthor(raw: unknown): string {
   if (typeof raw !== 'string') {
     throw new ApiError('invalid_author', 'The author must be text.');
   }
-  if (FORBIDDEN_IN_AUTHOR.test(raw) || LONE_SURROGATE.test(raw)) {
+  const checked = checkAuthorName(raw);
+  if ('name' in checked) return checked.name;
+  if (checked.problem === 'control_character') {
     throw new ApiError('invalid_author', 'The author name contains a control character.');
   }
-  const author = raw.trim();
-  if (codePoints(author) > MAX_AUTHOR_CHARS) {
-    throw new ApiError('invalid_author', `The author name is longer than ${MAX_AUTHOR_CHARS} characters.`);
-  }
-  return author;
+  throw new ApiError('invalid_author', `The author name is longer than ${MAX_AUTHOR_CHARS} characters.`);
 }

@@ -5,9 +5,11 @@
  * while Redis does not answer, each instance counts alone (its insurance)
  * rather than refusing posts or letting them all through.
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { RateLimit } from './config.js';
+import type { RedisTarget } from './config.js';
+import type { RateLimit } from './config-values.js';
+import { connectRedis } from './store/redis/connect.js';
 
 export class PostBudget {
   private constructor(
@@ -19,12 +21,9 @@ export class PostBudget {
     return new PostBudget(new RateLimiterMemory(options(limit)));
   }
 
-  /** Counted in the Redis of `storeUrl`, under its key prefix. */
-  static onRedis(limit: RateLimit, storeUrl: string): PostBudget {
-    const url = new URL(storeUrl);
-    const prefix = url.searchParams.get('prefix') ?? 'wallcast:';
-    url.searchParams.delete('prefix');
-    const redis = new Redis(url.toString(), {
+  /** Counted in the store's Redis, under its key prefix. */
+  static onRedis(limit: RateLimit, { endpoint, prefix }: RedisTarget): PostBudget {
+    const redis = connectRedis(endpoint, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       commandTimeout: 500,

@@ -11,18 +11,20 @@ import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import type { AppDeps } from './app-deps.js';
 import type { Config } from './config.js';
-import { EvictionLog } from './eviction-log.js';
 import { ClientAddresses } from './http/client-address.js';
-import { PARSER_RELEASE, whenParserReleaseUnsupported } from './http/stream-connection.js';
-import { Hub } from './hub.js';
+import { ParserRelease } from './http/stream-connection.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger } from './logger.js';
 import { Metrics } from './metrics.js';
 import { Posting } from './posting.js';
 import { PostBudget } from './rate-limit.js';
-import { metricsHeaders } from './routes/ops.js';
 import { createStore } from './store/create-store.js';
 import type { MessageStore } from './store/store.js';
+import { EvictionLog } from './stream/eviction-log.js';
+import { Hub } from './stream/hub.js';
+import { LongPolls } from './stream/long-polls.js';
+import { ReplayMemo } from './stream/replay-memo.js';
+import type { StreamContext } from './stream/stream.js';
 
 /**
  * Pending connections the kernel queues for us (capped by net.core.somaxconn).
@@ -56,9 +58,11 @@ export interface RunningServer {
 }
 
 export interface ServerOptions {
-  /** A store built by the caller (tests); by default the one `config.store` names. */
+  /** A store built by the caller (tests, a cluster worker); by default the one `config.store` names. */
   store?: MessageStore;
   log?: Logger;
+  /** A cluster worker: the primary serves WALLCAST_METRICS_PORT, and scrapes join every worker's series. */
+  worker?: { metrics: () => Promise<string> };
 }
 
 /** The composition root: config → store → hub → app → listening server. */
@@ -69,22 +73,51 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
   const evictions = new EvictionLog(log);
   const hub = new Hub({
     heartbeatMs: config.heartbeatMs,
-    slowClientBytes: config.slowClientBytes,
-    compareCursors: (a, b) => store.compareCursors(a, b),
     observeLag: (lagMs) => metrics.deliveryLagSeconds.observe(lagMs / 1000),
     onEvict: (wall) => evictions.record(wall),
   });
   metrics.observe(hub, store);
+  const longPolls = new LongPolls();
   // The live feed: every event the store keeps, from this instance or any
-  // other, goes to every stream of its wall here.
-  store.onEvent((wall, event) => hub.publish(wall, event));
+  // other, goes to every stream of its wall here (and wakes its long polls).
+  store.onEvent((wall, event) => {
+    hub.publish(wall, event);
+    longPolls.wake(wall);
+  });
   store.onFeedLost?.(() => hub.disconnectAll());
+  const streams: StreamContext = {
+    hub,
+    store,
+    memo: new ReplayMemo(),
+    log,
+    onResume: () => metrics.replays.inc(),
+    onReset: () => metrics.resets.inc(),
+  };
+  const parserKept = (reason: string | undefined) =>
+    log.warn(
+      { reason, node: process.version },
+      'streams keep their HTTP parser on this Node (about 2.5 KB more per idle stream; nothing else changes)',
+    );
+  const parserRelease = new ParserRelease(config.releaseParser === 'on', parserKept);
 
   const lifecycle = new Lifecycle();
+  lifecycle.onDrain(() => longPolls.wakeAll());
   const budget = postBudget(config);
   const posting = new Posting(config, store, metrics, lifecycle, budget);
   const clients = new ClientAddresses(config.trustProxy);
-  const deps: AppDeps = { config, store, hub, posting, clients, metrics, lifecycle, log };
+  const deps: AppDeps = {
+    config,
+    store,
+    hub,
+    streams,
+    parserRelease,
+    longPolls,
+    posting,
+    clients,
+    metrics,
+    lifecycle,
+    log,
+  };
   const app = createApp(deps);
   const listener = oneRequestAtATime(getRequestListener(app.fetch));
   const limits = {
@@ -114,16 +147,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
       resolve();
     });
   });
-  const parserKept = (reason: string | undefined) =>
-    log.warn(
-      { reason, node: process.version },
-      'streams keep their HTTP parser on this Node (about 2.5 KB more per idle stream; nothing else changes)',
-    );
-  if (PARSER_RELEASE.supported) whenParserReleaseUnsupported(parserKept);
-  else parserKept(PARSER_RELEASE.reason);
+  if (!parserRelease.supported && config.releaseParser === 'on') parserKept(parserRelease.reason);
   // After listening, a server error (an accept that failed) is logged, never a crash.
   server.on('error', (error) => log.error({ err: error }, 'server error'));
-  const metricsServer = config.metricsPort === undefined ? undefined : await serveMetrics(config, metrics);
+  if (options.worker !== undefined) metrics.gatherFrom(options.worker.metrics);
+  const metricsServer =
+    config.metricsPort === undefined || options.worker !== undefined ? undefined : await serveMetrics(config, metrics);
   const { port } = server.address() as AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   let closing: Promise<void> | undefined;
@@ -201,7 +230,7 @@ function trackConnections(server: Server, tls: boolean): { closeSessions(): void
 /** The post budget: counted in Redis when the store is Redis (one budget over every instance). */
 function postBudget(config: Config): PostBudget | undefined {
   if (config.rateLimit === undefined) return undefined;
-  return /^rediss?:/.test(config.store)
+  return config.store.kind === 'redis'
     ? PostBudget.onRedis(config.rateLimit, config.store)
     : PostBudget.inMemory(config.rateLimit);
 }
@@ -240,14 +269,17 @@ function oneRequestAtATime(listener: Listener): Listener {
 }
 
 /** `/metrics` on a port of its own (WALLCAST_METRICS_PORT), kept off the public one. */
-async function serveMetrics(config: Config, metrics: Metrics): Promise<Server> {
+export async function serveMetrics(
+  config: Config,
+  metrics: { text(): Promise<string>; headers(): Record<string, string> },
+): Promise<Server> {
   const server = createServer(async (req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Only /metrics is served here.\n');
       return;
     }
-    const text = await metrics.registry.metrics();
-    res.writeHead(200, { ...metricsHeaders(metrics), 'X-Content-Type-Options': 'nosniff' }).end(text);
+    const text = await metrics.text();
+    res.writeHead(200, { ...metrics.headers(), 'X-Content-Type-Options': 'nosniff' }).end(text);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

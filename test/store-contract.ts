@@ -3,9 +3,11 @@
  * every store. A store passes it or it is not a store.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Message } from '../src/message.js';
 import { createMessage } from '../src/posting.js';
 import {
   eventBytes,
+  MAX_WALLS_LISTED,
   type MessageStore,
   type StoreLimits,
   TRIM_SLACK,
@@ -166,6 +168,170 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await store.delete('elsewhere', keep.id)).toBeUndefined();
     });
 
+    const cursors = (messages: readonly Message[]) => messages.map((m) => m.cursor);
+
+    it('pages backwards: the newest messages before a cursor, oldest first, and whether older ones are kept', async () => {
+      const posted: Message[] = [];
+      for (let i = 0; i < 7; i++) posted.push(await post('w', `m${i}`));
+      const first = await store.readBefore('w', { before: posted[6]!.cursor, limit: 3 });
+      expect(first).toEqual({ messages: posted.slice(3, 6), more: true });
+      const second = await store.readBefore('w', { before: first.messages[0]!.cursor, limit: 3 });
+      expect(second).toEqual({ messages: posted.slice(0, 3), more: false });
+      const exact = await store.readBefore('w', { before: posted[3]!.cursor, limit: 3 });
+      expect(exact).toEqual({ messages: posted.slice(0, 3), more: false });
+      expect(await store.readBefore('w', { before: posted[0]!.cursor, limit: 3 })).toEqual({
+        messages: [],
+        more: false,
+      });
+      // From a fresh read's head and start: the page before it, and the beginning.
+      const fresh = await store.read('w', { limit: 2 });
+      expect(await store.readBefore('w', { before: fresh.head, limit: 2 })).toEqual({
+        messages: posted.slice(4, 6),
+        more: true,
+      });
+      const beginning = await store.read('w', { limit: 7 });
+      expect(await store.readBefore('w', { before: beginning.start, limit: 2 })).toEqual({ messages: [], more: false });
+      const empty = await store.read('nothing-yet', { limit: 2 });
+      expect(await store.readBefore('nothing-yet', { before: empty.head, limit: 2 })).toEqual({
+        messages: [],
+        more: false,
+      });
+    });
+
+    it('leaves delete events and deleted messages out of backward pages', async () => {
+      const a = await post('w', 'a');
+      const b = await post('w', 'b');
+      const c = await post('w', 'c');
+      const deleted = await store.delete('w', b.id);
+      expect(await store.readBefore('w', { before: deleted!.cursor, limit: 10 })).toEqual({
+        messages: [a, c],
+        more: false,
+      });
+      expect(await store.readBefore('w', { before: deleted!.cursor, limit: 1 })).toEqual({ messages: [c], more: true });
+      expect(await store.readBefore('w', { before: c.cursor, limit: 1 })).toEqual({ messages: [a], more: false });
+    });
+
+    it('stops a backward page at maxBytes, but never before its first message, and says more are kept', async () => {
+      const posted: Message[] = [];
+      for (let i = 0; i < 6; i++) posted.push(await post('w', `${i} ${'x'.repeat(1000)}`));
+      const size = eventBytes({ type: 'message', cursor: posted[0]!.cursor, message: posted[0]! });
+      const page = await store.readBefore('w', { before: posted[5]!.cursor, limit: 10, maxBytes: size * 2.5 });
+      expect(page).toEqual({ messages: posted.slice(3, 5), more: true });
+      const tiny = await store.readBefore('w', { before: posted[5]!.cursor, limit: 10, maxBytes: 1 });
+      expect(tiny).toEqual({ messages: [posted[4]], more: true });
+    });
+
+    it('pages backwards to the oldest message kept, and answers a cursor older than that with a trimmed reset', async () => {
+      const posted: Message[] = [];
+      for (let i = 0; i < 20 + TRIM_SLACK + 5; i++) posted.push(await post('w', `m${i}`));
+      const kept = await store.read('w', { limit: 1000 });
+      const oldestKept = kept.events[0]!;
+      expect(await store.readBefore('w', { before: oldestKept.cursor, limit: 5 })).toEqual({
+        messages: [],
+        more: false,
+      });
+      expect(await store.readBefore('w', { before: kept.start, limit: 5 })).toEqual({ messages: [], more: false });
+      // Walking back from the head meets every message kept before it once, and ends.
+      const walked: Message[] = [];
+      let before = kept.head;
+      for (let pages = 0; pages < 100; pages++) {
+        const page = await store.readBefore('w', { before, limit: 7 });
+        expect(page.reset).toBeUndefined();
+        walked.unshift(...page.messages);
+        if (!page.more) break;
+        before = page.messages[0]!.cursor;
+      }
+      expect(cursors(walked)).toEqual(kept.events.slice(0, -1).map((e) => e.cursor));
+      expect(await store.readBefore('w', { before: posted[0]!.cursor, limit: 5 })).toEqual({
+        messages: [],
+        more: false,
+        reset: 'trimmed',
+      });
+    });
+
+    it('answers a malformed or unknown cursor as read does: the reset, and the newest messages', async () => {
+      const posted: Message[] = [];
+      for (let i = 0; i < 3; i++) posted.push(await post('w', `m${i}`));
+      const malformed = await store.readBefore('w', { before: 'not a cursor', limit: 2 });
+      expect(malformed).toEqual({ messages: posted.slice(1), more: true, reset: 'malformed' });
+      const other = await post('elsewhere', 'x');
+      const ahead = await store.readBefore('w', { before: bump(other.cursor), limit: 5 });
+      expect(ahead.reset).toBeDefined();
+      expect(ahead.reset).not.toBe('trimmed');
+      expect(ahead.messages).toEqual(posted);
+      expect(ahead.more).toBe(false);
+    });
+
+    /** Waits until the clock has moved on, so that the next event's time is later than the last one's. */
+    const nextMillisecond = async () => {
+      const now = Date.now();
+      await until('the clock moved on', 1000, () => Date.now() > now + 1);
+    };
+    const names = (list: { walls: { wall: string }[] }) => list.walls.map((w) => w.wall);
+
+    it('lists the walls with history, most recently active first, with the time and cursor of their newest event', async () => {
+      expect(await store.listWalls({ limit: 10 })).toEqual({ walls: [] });
+      const startedMs = Date.now();
+      await post('w-b', 'one');
+      await nextMillisecond();
+      const a = await post('w-a', 'two');
+      await nextMillisecond();
+      await post('w-c', 'three');
+      await nextMillisecond();
+      const b = await post('w-b', 'four');
+      const list = await store.listWalls({ limit: 10 });
+      expect(names(list)).toEqual(['w-b', 'w-c', 'w-a']);
+      expect(list.next).toBeUndefined();
+      expect(list.walls[0]?.head).toBe(b.cursor);
+      expect(list.walls[2]?.head).toBe(a.cursor);
+      for (const { lastActivityAt } of list.walls) {
+        expect(lastActivityAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        // The store's clock (Redis's, for Redis) on this machine: within a second of ours.
+        expect(Date.parse(lastActivityAt)).toBeGreaterThanOrEqual(startedMs - 1000);
+        expect(Date.parse(lastActivityAt)).toBeLessThanOrEqual(Date.now() + 1000);
+      }
+      const times = list.walls.map((w) => Date.parse(w.lastActivityAt));
+      expect(times).toEqual([...times].sort((x, y) => y - x));
+      // A delete is activity too, and a wall whose messages are all deleted still has its history.
+      await nextMillisecond();
+      const deleted = await store.delete('w-a', a.id);
+      const after = await store.listWalls({ limit: 10 });
+      expect(names(after)).toEqual(['w-a', 'w-b', 'w-c']);
+      expect(after.walls[0]?.head).toBe(deleted?.cursor);
+    });
+
+    it('pages the wall list with next, listing no wall twice while walls keep posting', async () => {
+      for (let i = 0; i < 5; i++) {
+        await post(`w${i}`, 'hello');
+        await nextMillisecond();
+      }
+      const first = await store.listWalls({ limit: 2 });
+      expect(names(first)).toEqual(['w4', 'w3']);
+      expect(first.next).toEqual(expect.any(String));
+      // Walls that post meanwhile move to the top, which the walk has passed.
+      await post('w4', 'again');
+      await nextMillisecond();
+      await post('w1', 'again');
+      const second = await store.listWalls({ limit: 2, after: first.next });
+      expect(names(second)).toEqual(['w2', 'w0']);
+      expect(second.next).toBeUndefined();
+      expect(names(await store.listWalls({ limit: 2 }))).toEqual(['w1', 'w4']);
+      await expect(store.listWalls({ limit: 2, after: 'not a cursor' })).rejects.toBeInstanceOf(RangeError);
+    });
+
+    it(`lists at most ${MAX_WALLS_LISTED} walls a page, and pages through walls active in the same millisecond`, async () => {
+      const walls = Array.from({ length: MAX_WALLS_LISTED + 5 }, (_, i) => `many-${i}`);
+      await Promise.all(walls.map((wall) => post(wall, 'at once')));
+      const first = await store.listWalls({ limit: 1000 });
+      expect(first.walls).toHaveLength(MAX_WALLS_LISTED);
+      const second = await store.listWalls({ limit: 1000, after: first.next });
+      expect(second.next).toBeUndefined();
+      const listed = [...first.walls, ...second.walls];
+      expect(listed.map((w) => w.wall).sort()).toEqual([...walls].sort());
+      const order = listed.map((w) => [Date.parse(w.lastActivityAt), w.wall] as const);
+      expect(order).toEqual([...order].sort(([t1, w1], [t2, w2]) => t2 - t1 || (w1 < w2 ? 1 : -1)));
+    });
+
     it('answers ready', async () => {
       expect(await store.isReady()).toBe(true);
     });
@@ -195,6 +361,18 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect((await store.read('w', { limit: 10, maxBytes: 1 })).events).toHaveLength(1);
     });
 
+    it('counts a delete event for the bytes eventBytes gives it against maxBytes', async () => {
+      const a = await post('w', 'a');
+      const b = await post('w', 'b');
+      const first = (await store.delete('w', a.id))!;
+      const second = (await store.delete('w', b.id))!;
+      const exact = eventBytes(first) + eventBytes(second);
+      const both = await store.read('w', { after: b.cursor, limit: 10, maxBytes: exact });
+      expect(both.events).toEqual([first, second]);
+      const one = await store.read('w', { after: b.cursor, limit: 10, maxBytes: exact - 1 });
+      expect(one.events).toEqual([first]);
+    });
+
     it('keeps a wall within historyBytes (the newest always), and resets cursors it trimmed by bytes', async () => {
       await withStore({ historySize: 1000, historyBytes: 20_000 }, async (bounded) => {
         const posted = [];
@@ -218,6 +396,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         await capped.append(createMessage('two', '', 'b'));
         await expect(capped.append(createMessage('three', '', 'c'))).rejects.toBeInstanceOf(WallLimitError);
         expect((await capped.read('three', { limit: 5 })).events).toEqual([]);
+        expect(names(await capped.listWalls({ limit: 5 })).sort()).toEqual(['one', 'two']);
         expect((await capped.append(createMessage('one', '', 'still fine'))).body).toBe('still fine');
       });
     });
@@ -257,9 +436,11 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         const seen = await retained.append(createMessage('short', '', 'seen, then gone'));
         const old = await retained.append(createMessage('short', '', 'gone unseen'));
         await expect(retained.append(createMessage('other', '', 'no room'))).rejects.toBeInstanceOf(WallLimitError);
+        expect(names(await retained.listWalls({ limit: 5 }))).toEqual(['short']);
         await until('the old message expired', 8000, async () => {
           return (await retained.read('short', { limit: 5 })).events.length === 0;
         });
+        expect(await retained.listWalls({ limit: 5 })).toEqual({ walls: [] });
         expect(await retained.get('short', old.id)).toBeUndefined();
         // A reader who saw everything lost nothing; one who missed an expired message is told.
         expect((await retained.read('short', { after: old.cursor, limit: 5 })).reset).toBeUndefined();

@@ -28,9 +28,13 @@
  * hub does (`disconnectAll`).
  *
  * Everything is checked before anything is changed: on a Node whose
- * internals differ, `PARSER_RELEASE` says why and streams keep their parser
- * (more memory, nothing else). test/unit/stream-connection.test.ts fails
- * loudly when that happens.
+ * internals differ, `ParserRelease.supported` turns false with the reason
+ * (logged once by the server) and streams keep their parser (more memory,
+ * nothing else). test/e2e/stream-connection.test.ts fails loudly when that
+ * happens. `WALLCAST_RELEASE_PARSER=off` turns it off.
+ *
+ * The state is per server (one `ParserRelease` each), so two servers in one
+ * process never replace each other's listener or state.
  */
 import type { IncomingMessage } from 'node:http';
 import { createRequire } from 'node:module';
@@ -52,59 +56,82 @@ function loadFreeParser(): FreeParser | string {
   }
 }
 
+/** Node's `freeParser`, looked up once: the same function for every server of the process. */
 const freeParser = loadFreeParser();
 
-/** Whether this Node lets streams give their parser back, and if not, why (found at start, or at the first stream). */
-export const PARSER_RELEASE: { supported: boolean; reason?: string } =
-  typeof freeParser === 'function' ? { supported: true } : { supported: false, reason: freeParser };
-
-let onUnsupported: ((reason: string) => void) | undefined;
-
-/** Called once, when a stream finds Node's socket listeners other than expected (the server logs it). */
-export function whenParserReleaseUnsupported(listener: (reason: string) => void): void {
-  onUnsupported = listener;
+/** Whether this Node has what the release needs at all, and if not, why. */
+export function parserReleaseAvailable(): { available: boolean; reason?: string } {
+  return typeof freeParser === 'function' ? { available: true } : { available: false, reason: freeParser };
 }
 
-function unsupported(reason: string): void {
-  if (!PARSER_RELEASE.supported) return;
-  PARSER_RELEASE.supported = false;
-  PARSER_RELEASE.reason = reason;
-  onUnsupported?.(reason);
-}
+/** One server's parser release: whether it is on, and if it stopped, why. */
+export class ParserRelease {
+  #supported: boolean;
+  #reason: string | undefined;
 
-/**
- * Gives back the parser of a stream's connection, on the next turn (never
- * while the parser is running: the request may have come out of it on this
- * very call stack). Returns at once; does nothing where it cannot be done
- * safely.
- */
-export function releaseParserSoon(socket: Socket, req: IncomingMessage): void {
-  if (typeof freeParser !== 'function' || !PARSER_RELEASE.supported) return;
-  const parser = parserOf(socket);
-  if (parser === undefined || parser === null) return;
-  setImmediate(release, socket, req, parser);
+  constructor(
+    enabled: boolean,
+    /** Called once, when streams keep their parser from here on (the server logs it). */
+    private readonly onUnsupported: (reason: string) => void = () => {},
+  ) {
+    this.#supported = enabled && typeof freeParser === 'function';
+    this.#reason = !enabled
+      ? 'turned off (WALLCAST_RELEASE_PARSER=off)'
+      : typeof freeParser === 'function'
+        ? undefined
+        : freeParser;
+  }
+
+  get supported(): boolean {
+    return this.#supported;
+  }
+
+  /** Why streams keep their parser; undefined while they do not. */
+  get reason(): string | undefined {
+    return this.#reason;
+  }
+
+  /**
+   * Gives back the parser of a stream's connection, on the next turn (never
+   * while the parser is running: the request may have come out of it on this
+   * very call stack). Returns at once; does nothing where it cannot be done
+   * safely.
+   */
+  releaseSoon(socket: Socket, req: IncomingMessage): void {
+    if (!this.#supported) return;
+    const parser = parserOf(socket);
+    if (parser === undefined || parser === null) return;
+    setImmediate(() => this.#release(socket, req, parser));
+  }
+
+  #release(socket: Socket, req: IncomingMessage, parser: unknown): void {
+    if (typeof freeParser !== 'function' || !this.#supported || socket.destroyed) return;
+    if (parserOf(socket) !== parser) return;
+    const data = nodeListener(socket, 'data');
+    const end = nodeListener(socket, 'end');
+    // A socket that is not exactly as Node's HTTP server leaves it keeps its parser, and so do all after it.
+    if (data === undefined || end === undefined) {
+      this.#stop(`a stream's socket has not exactly one '${PARSER_LISTENERS.data}' and one '${PARSER_LISTENERS.end}'`);
+      return;
+    }
+    socket.removeListener('data', data);
+    socket.removeListener('end', end);
+    freeParser(parser, req, socket);
+    socket.on('data', cut);
+    socket.on('end', cut);
+  }
+
+  #stop(reason: string): void {
+    if (!this.#supported) return;
+    this.#supported = false;
+    this.#reason = reason;
+    this.onUnsupported(reason);
+  }
 }
 
 /** Whether the connection's parser was given back (for tests). */
 export function parserReleased(socket: Socket): boolean {
   return parserOf(socket) === null && socket.listeners('data').includes(cut);
-}
-
-function release(socket: Socket, req: IncomingMessage, parser: unknown): void {
-  if (typeof freeParser !== 'function' || socket.destroyed) return;
-  if (parserOf(socket) !== parser) return;
-  const data = nodeListener(socket, 'data');
-  const end = nodeListener(socket, 'end');
-  // A socket that is not exactly as Node's HTTP server leaves it keeps its parser, and so do all after it.
-  if (data === undefined || end === undefined) {
-    unsupported(`a stream's socket has not exactly one '${PARSER_LISTENERS.data}' and one '${PARSER_LISTENERS.end}'`);
-    return;
-  }
-  socket.removeListener('data', data);
-  socket.removeListener('end', end);
-  freeParser(parser, req, socket);
-  socket.on('data', cut);
-  socket.on('end', cut);
 }
 
 /** The parser Node's HTTP server keeps on a connection's socket (`null` once freed). */

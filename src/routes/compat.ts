@@ -26,16 +26,7 @@ function seedMessage(message: Message) {
 
 export function compatRoutes(deps: AppDeps): Hono<AppEnv> {
   const { config, store, posting, clients } = deps;
-  // Long polls waiting for the next event on `main`, woken by the live feed.
-  const waiting = new Set<() => void>();
-  const wakeAll = () => {
-    for (const wake of waiting) wake();
-    waiting.clear();
-  };
-  store.onEvent((wall) => {
-    if (wall === DEFAULT_WALL && waiting.size > 0) wakeAll();
-  });
-  deps.lifecycle.onDrain(wakeAll);
+  const { longPolls } = deps;
 
   /** The form as Tornado checks it: same origin, and the `_xsrf` field (or X-XSRFToken header) equal to the cookie. */
   const readForm = async (c: Context<AppEnv>) => {
@@ -80,30 +71,19 @@ export function compatRoutes(deps: AppDeps): Hono<AppEnv> {
       const deadline = Date.now() + config.longPollMs;
       const signal = c.req.raw.signal;
       for (;;) {
-        let wake: () => void = () => {};
-        const woken = new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        // Registered before the read: a message stored in between still wakes us.
-        waiting.add(wake);
+        // Waiting before the read: a message stored in between still wakes us.
+        const poll = longPolls.wait(DEFAULT_WALL, Math.max(0, deadline - Date.now()), signal);
         const messages = await messagesAfter(cursorId);
         if (messages.length > 0) {
-          waiting.delete(wake);
+          poll.cancel();
           return c.json({ messages: messages.map(seedMessage) });
         }
-        const remainingMs = deadline - Date.now();
-        if (remainingMs <= 0 || signal.aborted || deps.lifecycle.draining) {
-          waiting.delete(wake);
+        if (Date.now() >= deadline || signal.aborted || deps.lifecycle.draining) {
+          poll.cancel();
           // `{}`, not an empty list: the seed's client re-polls on it, and backs off on [].
           return c.json({});
         }
-        const timer = setTimeout(wake, remainingMs);
-        const onAbort = () => wake();
-        signal.addEventListener('abort', onAbort, { once: true });
-        await woken;
-        clearTimeout(timer);
-        signal.removeEventListener('abort', onAbort);
-        waiting.delete(wake);
+        await poll.woken;
       }
     });
 }

@@ -1,6 +1,5 @@
 import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app-deps.js';
-import type { Metrics } from '../metrics.js';
 
 /** Health, readiness and (unless it has a port of its own) Prometheus metrics. */
 export function opsRoutes(deps: AppDeps): Hono<AppEnv> {
@@ -20,12 +19,7 @@ export function opsRoutes(deps: AppDeps): Hono<AppEnv> {
     return c.json(notReady('store unavailable', 'The message store does not answer.'), 503, { 'Retry-After': '1' });
   });
   if (config.metricsPort === undefined) {
-    routes.get('/metrics', async (c) => c.body(await metrics.registry.metrics(), 200, metricsHeaders(metrics)));
+    routes.get('/metrics', async (c) => c.body(await metrics.text(), 200, metrics.headers()));
   }
   return routes;
-}
-
-/** The content type Prometheus expects of `/metrics`. */
-export function metricsHeaders(metrics: Metrics): Record<string, string> {
-  return { 'Content-Type': metrics.registry.contentType };
 }

@@ -1,14 +1,16 @@
 import type { Logger } from 'pino';
-import { type Config, redactPassword } from '../config.js';
+import type { Config, StoreConfig } from '../config.js';
+import { compareEpochCursors } from './epoch-cursor.js';
 import { MemoryStore } from './memory-store.js';
+import { compareCursors as compareRedisCursors } from './redis/redis-cursor.js';
 import { RedisStreamStore } from './redis/redis-store.js';
-import { SqliteStore } from './sqlite-store.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
 import { type MessageStore, type StoreLimits, StoreOpenError } from './store.js';
 
 /**
- * `WALLCAST_STORE` → the store it names (the value was validated in
- * config.ts). A store that cannot be opened is a StoreOpenError naming the
- * variable, for main.ts to print as its one line.
+ * `WALLCAST_STORE` → the store it names (config.ts parsed it). A store that
+ * cannot be opened is a StoreOpenError naming the variable, for main.ts to
+ * print as its one line.
  */
 export async function createStore(config: Config, log: Logger): Promise<MessageStore> {
   const limits: StoreLimits = {
@@ -19,11 +21,24 @@ export async function createStore(config: Config, log: Logger): Promise<MessageS
   };
   const { store } = config;
   try {
-    if (store === 'memory') return new MemoryStore(limits);
-    if (store.startsWith('sqlite:')) return new SqliteStore(store.slice('sqlite:'.length), limits);
-    return await RedisStreamStore.open(store, limits, log.child({ store: 'redis' }));
+    switch (store.kind) {
+      case 'memory':
+        return new MemoryStore(limits);
+      case 'sqlite':
+        return new SqliteStore(store.path, limits);
+      case 'redis':
+        return await RedisStreamStore.open(store, limits, log.child({ store: 'redis' }));
+    }
   } catch (error) {
     if (!(error instanceof StoreOpenError)) throw error;
-    throw new StoreOpenError(`WALLCAST_STORE=${redactPassword(store)}: ${error.message}`, { cause: error });
+    throw new StoreOpenError(`WALLCAST_STORE=${store.label}: ${error.message}`, { cause: error });
   }
+}
+
+/**
+ * The cursor order of the store `WALLCAST_STORE` names, without opening it:
+ * a cluster worker compares the cursors its primary's store issued.
+ */
+export function cursorOrder(store: StoreConfig): (a: string, b: string) => number {
+  return store.kind === 'redis' ? compareRedisCursors : compareEpochCursors;
 }

@@ -1,5 +1,10 @@
 import type { ResetReason } from './store.js';
 
+/** The order of two cursors of one wall's history: by seq (needs no store, so a cluster worker has it too). */
+export function compareEpochCursors(a: string, b: string): number {
+  return Number(a.slice(a.lastIndexOf('-') + 1)) - Number(b.slice(b.lastIndexOf('-') + 1));
+}
+
 /**
  * Cursors of the form `{epoch}-{seq}`, as the memory and SQLite stores issue
  * them. `seq` is a position that never goes back; `epoch` names the history
@@ -28,7 +33,7 @@ export class EpochCursors {
   }
 
   compare(a: string, b: string): number {
-    return this.seqOf(a) - this.seqOf(b);
+    return compareEpochCursors(a, b);
   }
 
   /** The cursor just before `cursor`: resuming after it yields `cursor`'s event first. */

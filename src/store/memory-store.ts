@@ -1,20 +1,31 @@
 import { type Message, type NewMessage, withCursor } from '../message.js';
-import { RingBuffer } from '../ring-buffer.js';
 import { EpochCursors } from './epoch-cursor.js';
 import { LiveFeed } from './live-feed.js';
+import { takePage } from './page.js';
+import { RingBuffer } from './ring-buffer.js';
 import {
   type AppendOptions,
   type EventListener,
   eventBytes,
+  formatWallListCursor,
   IDEMPOTENCY_TTL_MS,
+  listedBefore,
+  MAX_WALLS_LISTED,
   type MessageStore,
+  type OlderPage,
+  type ReadBeforeQuery,
   type ReadQuery,
   type ReadResult,
   type ResetReason,
   retentionSweepMs,
   type StoreLimits,
+  type WallActivity,
   type WallEvent,
   WallLimitError,
+  type WallList,
+  type WallListPosition,
+  type WallListQuery,
+  wallListAfter,
 } from './store.js';
 
 interface Entry {
@@ -95,23 +106,75 @@ export class MemoryStore implements MessageStore {
 
   async read(wall: string, query: ReadQuery): Promise<ReadResult> {
     const log = this.#walls.get(wall);
-    const headSeq = log?.seq ?? 0;
-    const length = log?.entries.length ?? 0;
-    const firstSeq = headSeq - length + 1;
-    const head = this.#cursors.format(headSeq);
-    const maxBytes = query.maxBytes ?? Number.POSITIVE_INFINITY;
+    const { head, oldest, newest } = this.#span(log);
     let reset: ResetReason | undefined;
     if (query.after !== undefined) {
-      const position = this.#cursors.position(query.after, firstSeq - 1, headSeq);
+      const position = this.#cursors.position(query.after, oldest, newest);
       if (typeof position === 'number') {
-        const events = log === undefined ? [] : forward(log, position - firstSeq + 1, query.limit, maxBytes);
-        return { events, head, start: query.after };
+        const events = log === undefined ? [] : page(forward(log, position - oldest), query).items;
+        return { events: events.map((entry) => entry.event), head, start: query.after };
       }
       reset = position.reset;
     }
-    const events = log === undefined ? [] : newestMessages(log, query.limit, maxBytes);
+    const events = this.#newest(log, query).messages.map((message) => message.event);
     const start = events[0] === undefined ? head : this.#cursors.before(events[0].cursor);
     return reset === undefined ? { events, head, start } : { events, head, start, reset };
+  }
+
+  async readBefore(wall: string, query: ReadBeforeQuery): Promise<OlderPage> {
+    const log = this.#walls.get(wall);
+    const { oldest, newest } = this.#span(log);
+    const position = this.#cursors.position(query.before, oldest, newest);
+    if (typeof position === 'number') {
+      // The event at seq s is at ring index s - oldest - 1: start from the one before `before`.
+      const older = log === undefined ? { messages: [], more: false } : backward(log, position - oldest - 2, query);
+      return { messages: older.messages.map(messageOf), more: older.more };
+    }
+    if (position.reset === 'trimmed') return { messages: [], more: false, reset: 'trimmed' };
+    const fresh = this.#newest(log, query);
+    return { messages: fresh.messages.map(messageOf), more: fresh.more, reset: position.reset };
+  }
+
+  /**
+   * One pass over the walls, keeping the best `limit`: posts stay O(1)
+   * (no order kept on every append), and a listing is rare beside them and
+   * costs microseconds per wall (this store holds one process's walls).
+   */
+  async listWalls(query: WallListQuery): Promise<WallList> {
+    const after = wallListAfter(query.after);
+    const limit = Math.min(query.limit, MAX_WALLS_LISTED);
+    // The best limit + 1, newest first: the extra one says whether a page follows.
+    const best: (WallListPosition & { log: WallLog })[] = [];
+    for (const [wall, log] of this.#walls) {
+      const newest = log.entries.at(log.entries.length - 1);
+      if (newest === undefined) continue;
+      const candidate = { atMs: newest.atMs, wall, log };
+      if (after !== undefined && !listedBefore(after, candidate)) continue;
+      const worst = best[limit];
+      if (worst !== undefined && !listedBefore(candidate, worst)) continue;
+      let i = best.length;
+      while (i > 0 && listedBefore(candidate, best[i - 1]!)) i--;
+      best.splice(i, 0, candidate);
+      if (best.length > limit + 1) best.pop();
+    }
+    const walls: WallActivity[] = best.slice(0, limit).map(({ atMs, wall, log }) => ({
+      wall,
+      lastActivityAt: new Date(atMs).toISOString(),
+      head: this.#cursors.format(log.seq),
+    }));
+    const last = best[limit - 1];
+    return best.length > limit && last !== undefined ? { walls, next: formatWallListCursor(last) } : { walls };
+  }
+
+  /** A wall's head, and the seqs a cursor may name: from just before its oldest event kept up to its newest. */
+  #span(log: WallLog | undefined): { head: string; oldest: number; newest: number } {
+    const newest = log?.seq ?? 0;
+    return { head: this.#cursors.format(newest), oldest: newest - (log?.entries.length ?? 0), newest };
+  }
+
+  /** A fresh reader's page: the newest messages, walking back from the head (it costs `limit`, not the history). */
+  #newest(log: WallLog | undefined, query: ReadQuery | ReadBeforeQuery): { messages: MessageEntry[]; more: boolean } {
+    return log === undefined ? { messages: [], more: false } : backward(log, log.entries.length - 1, query);
   }
 
   async get(wall: string, id: string): Promise<Message | undefined> {
@@ -206,30 +269,34 @@ export class MemoryStore implements MessageStore {
   }
 }
 
-/** Up to `limit` events (and `maxBytes`, at least one) from ring index `from` on, skipping deleted messages. */
-function forward(log: WallLog, from: number, limit: number, maxBytes: number): WallEvent[] {
-  const events: WallEvent[] = [];
-  let bytes = 0;
-  for (let i = from; i < log.entries.length && events.length < limit; i++) {
-    const entry = log.entries.at(i) as Entry;
-    if (log.removed.has(entry)) continue;
-    bytes += entry.bytes;
-    if (bytes > maxBytes && events.length > 0) break;
-    events.push(entry.event);
-  }
-  return events;
+type MessageEntry = Entry & { readonly event: Extract<WallEvent, { type: 'message' }> };
+
+function messageOf(entry: MessageEntry) {
+  return entry.event.message;
 }
 
-/** Walks back from the newest event: a fresh reader costs `limit`, not the history. */
-function newestMessages(log: WallLog, limit: number, maxBytes: number): WallEvent[] {
-  const newest: WallEvent[] = [];
-  let bytes = 0;
-  for (let i = log.entries.length - 1; i >= 0 && newest.length < limit; i--) {
+function page<T extends Entry>(entries: Iterable<T>, query: ReadQuery | ReadBeforeQuery) {
+  return takePage(entries, (entry) => entry.bytes, query.limit, query.maxBytes);
+}
+
+/** The events kept from ring index `from` on, oldest first, skipping deleted messages. */
+function* forward(log: WallLog, from: number): Generator<Entry> {
+  for (let i = from; i < log.entries.length; i++) {
     const entry = log.entries.at(i) as Entry;
-    if (entry.event.type !== 'message' || log.removed.has(entry)) continue;
-    bytes += entry.bytes;
-    if (bytes > maxBytes && newest.length > 0) break;
-    newest.push(entry.event);
+    if (!log.removed.has(entry)) yield entry;
   }
-  return newest.reverse();
+}
+
+/** A page of the messages from ring index `from` back, returned oldest first. */
+function backward(log: WallLog, from: number, query: ReadQuery | ReadBeforeQuery) {
+  const { items, more } = page(messagesBack(log, from), query);
+  return { messages: items.reverse(), more };
+}
+
+/** The messages kept from ring index `from` back, newest first: delete events and deleted messages skipped. */
+function* messagesBack(log: WallLog, from: number): Generator<MessageEntry> {
+  for (let i = from; i >= 0; i--) {
+    const entry = log.entries.at(i) as Entry;
+    if (entry.event.type === 'message' && !log.removed.has(entry)) yield entry as MessageEntry;
+  }
 }

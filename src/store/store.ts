@@ -30,6 +30,46 @@
  *   first; after a reset it is what a client may resume from.
  * - Finding the position of `after` never scans the history linearly.
  *
+ * ## Paging backwards (issue 18: "Older messages")
+ * - `readBefore(wall, {before})`: the newest `limit` messages strictly before
+ *   `before` (and `maxBytes`, never fewer than one), oldest first as in
+ *   `read`. Delete events are left out, as in a fresh read: a reader going
+ *   back has nothing to delete. `more` tells whether the wall keeps a message
+ *   older than `messages[0]`; the next page is
+ *   `readBefore(wall, {before: messages[0].cursor})`, and `more: false` means
+ *   the reader has reached the oldest message kept. So a reader that shows
+ *   a fresh `read(wall, {})` goes back from `events[0].cursor`.
+ * - `before` may be any cursor `read` or `readBefore` would accept as
+ *   `after`: a message's, an event's, a head or a `start`. At or before the
+ *   oldest event kept it gives no messages and `more: false`.
+ * - `before` older than what trimming (or the retention) kept: no messages,
+ *   `more: false` and `reset: 'trimmed'`. Everything before it is gone too,
+ *   and what the reader shows stays right: it has reached the beginning.
+ * - `before` malformed, ahead of the head or from another epoch: `reset`
+ *   says which, as `read` does, and the messages are a fresh read's (the
+ *   newest, with `more` for them). The reader shows another history, and
+ *   starts over from these.
+ * - As for `after`, finding the position of `before` never scans the history.
+ *
+ * ## Listing walls
+ * - `listWalls({limit, after})`: the walls with history (the walls that
+ *   count against `maxWalls`), each with the time of its newest event (a
+ *   message or a delete, by the store's clock: Redis's own for Redis) and
+ *   that event's cursor, ordered by that time,
+ *   newest first, then by name, last first. At most `limit` walls (up to
+ *   `MAX_WALLS_LISTED`) per page; `next`, set while more walls follow, is
+ *   the `after` of the next page.
+ * - The position a page ends at is a (time, name) pair, so pages stay in
+ *   order while walls keep posting: no wall is listed twice in one walk
+ *   through the pages, and a wall that posts during the walk moves to the
+ *   top, where the walk does not go back to (a fresh first page shows it).
+ * - A wall whose history is all gone (the retention) is not listed; trimming
+ *   by size never empties a wall, and a deleted message leaves its delete
+ *   event, so neither takes a wall off the list.
+ * - `after` is opaque; `parseWallListCursor` tells whether a client's text
+ *   is one (a route answers `400` when it is not). A store given anything
+ *   else rejects with a `RangeError`.
+ *
  * ## Appending and the live feed
  * - `append` resolves only once the message is as durable as the store can
  *   make it (committed to SQLite, acknowledged by Redis); a caller may then
@@ -108,8 +148,14 @@ export function eventBytes(event: WallEvent): number {
   return event.type === 'message' ? Buffer.byteLength(JSON.stringify(event.message)) : DELETE_EVENT_BYTES;
 }
 
-/** A delete event is its message id and little else. */
-const DELETE_EVENT_BYTES = 64;
+/**
+ * A delete event is its message id and little else. The Redis scripts take
+ * this constant into their text, so both sides count the same bytes.
+ */
+export const DELETE_EVENT_BYTES = 64;
+
+/** Walls `listWalls` returns per page at most: a page stays small whatever `limit` asks. */
+export const MAX_WALLS_LISTED = 100;
 
 /**
  * The store's backend did not answer or refused the operation. `uncertain`
@@ -187,6 +233,79 @@ export interface ReadResult {
   reset?: ResetReason;
 }
 
+export interface ReadBeforeQuery {
+  /** Messages strictly before this cursor (see "Paging backwards" above). */
+  before: string;
+  /** At most this many messages (≥ 1). */
+  limit: number;
+  /** At most this many bytes of messages, never fewer than one message (as in `ReadQuery`). */
+  maxBytes?: number;
+}
+
+export interface OlderPage {
+  /** Oldest first; messages only. */
+  messages: Message[];
+  /** Whether the wall keeps a message older than `messages[0]`. */
+  more: boolean;
+  /** Set when `before` could not be placed; see "Paging backwards" for what `messages` then are. */
+  reset?: ResetReason;
+}
+
+export interface WallListQuery {
+  /** At most this many walls (≥ 1); more than `MAX_WALLS_LISTED` counts as that. */
+  limit: number;
+  /** The `next` of the page before; absent: the walls active most recently. */
+  after?: string;
+}
+
+export interface WallActivity {
+  wall: string;
+  /** When its newest event was stored (ISO 8601, UTC, milliseconds), by the store's clock. */
+  lastActivityAt: string;
+  /**
+   * The cursor of its newest event: with a cursor kept from an earlier
+   * visit, `compareCursors` tells whether there is something new.
+   */
+  head: string;
+}
+
+export interface WallList {
+  /** By last activity, newest first. */
+  walls: WallActivity[];
+  /** The `after` of the next page; absent when no wall follows. */
+  next?: string;
+}
+
+/** Where a wall listing stands: the last wall listed and its time. Every store orders walls by this pair. */
+export interface WallListPosition {
+  atMs: number;
+  wall: string;
+}
+
+/** `next` of a listing that ended at `position`. */
+export function formatWallListCursor(position: WallListPosition): string {
+  return `${position.atMs}.${position.wall}`;
+}
+
+/** The position a wall listing's `next` names, or undefined when `text` is no such cursor. */
+export function parseWallListCursor(text: string): WallListPosition | undefined {
+  const match = /^(0|[1-9][0-9]{0,15})\.([a-z0-9_-]{1,64})$/.exec(text);
+  return match === null ? undefined : { atMs: Number(match[1]), wall: match[2] as string };
+}
+
+/** Whether `a` comes before `b` in a wall listing: newer first, then the later name first. */
+export function listedBefore(a: WallListPosition, b: WallListPosition): boolean {
+  return a.atMs > b.atMs || (a.atMs === b.atMs && a.wall > b.wall);
+}
+
+/** The position `after` names for a store's listing; a RangeError when it names none (see "Listing walls"). */
+export function wallListAfter(after: string | undefined): WallListPosition | undefined {
+  if (after === undefined) return undefined;
+  const position = parseWallListCursor(after);
+  if (position === undefined) throw new RangeError(`${JSON.stringify(after)} is not a wall list cursor`);
+  return position;
+}
+
 /** The messages of a page, dropping delete events. */
 export function messagesOf(events: readonly WallEvent[]): Message[] {
   return events.flatMap((event) => (event.type === 'message' ? [event.message] : []));
@@ -203,6 +322,10 @@ export interface MessageStore {
   /** Stores a message, gives it its cursor, feeds it to the listeners. */
   append(message: NewMessage, options?: AppendOptions): Promise<Message>;
   read(wall: string, query: ReadQuery): Promise<ReadResult>;
+  /** See "Paging backwards" above. */
+  readBefore(wall: string, query: ReadBeforeQuery): Promise<OlderPage>;
+  /** See "Listing walls" above. */
+  listWalls(query: WallListQuery): Promise<WallList>;
   /**
    * Moderation: takes a message out of the history (reads and replays no
    * longer return it) and appends a `delete` event with a cursor of its own,

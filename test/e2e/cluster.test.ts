@@ -37,7 +37,8 @@ describe.skipIf(withoutNginx() || (await withoutRedis()))('three instances on Re
     const config = readFileSync(new URL('../../deploy/nginx.conf', import.meta.url), 'utf8')
       .replace(/( {4}server wallcast-\d:8080[^\n]*\n)+/, `${upstreams}\n`)
       .replace('listen 80;', `listen 127.0.0.1:${port};`)
-      .replace('listen 443 ssl http2;', `listen 127.0.0.1:${tlsPort} ssl http2;`)
+      // Debian 12's nginx (1.22) predates `http2 on` (1.25.1): the older form of the same.
+      .replace(/listen 443 ssl;(\s*)http2 on;/, `listen 127.0.0.1:${tlsPort} ssl http2;$1`)
       .replace('/etc/nginx/tls/wallcast.crt', cert)
       .replace('/etc/nginx/tls/wallcast.key', key)
       .replace('worker_processes auto;', `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;`)

@@ -147,8 +147,10 @@ describe('the log of a real process', () => {
     expect(proc.output()).not.toContain(PASSWORD);
     expect(proc.output()).not.toContain(TOKEN);
     const messages = entries.map((e) => e.msg);
-    const start = entries.find((e) => e.msg.startsWith('listening on http://'));
-    const settings = start?.settings as Record<string, unknown>;
+    // The URL first, then the settings on a line of their own.
+    const start = entries.findIndex((e) => e.msg.startsWith('listening on http://'));
+    expect(entries[start + 1]?.msg).toBe('settings');
+    const settings = entries[start + 1]?.settings as Record<string, unknown>;
     expect(settings.publishToken).toBe('***');
     expect(settings.store).toBe(`redis://:***@127.0.0.1:${port}/0`);
     expect(messages.filter((m) => m === 'request').length).toBeGreaterThanOrEqual(6);

@@ -1,7 +1,8 @@
 /**
  * The module boundaries of src/, checked on the import graph (type-only
- * imports included): no cycles, no route reaching into another route, and
- * no store knowing of HTTP.
+ * imports included): no cycles, no route reaching into another route, no
+ * store knowing of HTTP, nothing below the HTTP layer building an HTTP
+ * error (transitively), and no module over 400 lines.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -53,6 +54,33 @@ function cycles(graph: Map<string, string[]>): string[][] {
   return found;
 }
 
+/** Every module `start` reaches through its imports, itself excluded. */
+function reach(graph: Map<string, string[]>, start: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [...(graph.get(start) ?? [])];
+  while (todo.length > 0) {
+    const next = todo.pop() as string;
+    if (seen.has(next)) continue;
+    seen.add(next);
+    todo.push(...(graph.get(next) ?? []));
+  }
+  return seen;
+}
+
+/**
+ * The HTTP layer and the composition roots above it: the modules that may
+ * build or map the contract's HTTP errors (errors.ts), or start what does.
+ * Everything else (stores, streams, the message, the wall, configuration,
+ * the cluster's channel) is below it and reports failures as its own
+ * errors, which app.ts maps in one place.
+ */
+const HTTP_LAYER = ['app.ts', 'app-deps.ts', 'errors.ts', 'posting.ts', 'metrics.ts'];
+const ROOTS = ['server.ts', 'main.ts', 'cluster/primary.ts', 'cluster/worker.ts'];
+
+function inHttpLayer(module: string): boolean {
+  return /^(routes|http|views)\//.test(module) || HTTP_LAYER.includes(module) || ROOTS.includes(module);
+}
+
 describe('module boundaries of src/', () => {
   const graph = importGraph();
 
@@ -74,10 +102,12 @@ describe('module boundaries of src/', () => {
     expect(crossings).toEqual([]);
   });
 
-  it('keeps HTTP out of the stores: no store module imports the HTTP error family, Hono or the routes', () => {
-    const leaks = [...graph].flatMap(([module, imports]) =>
+  it('keeps HTTP out of the stores: no store module reaches the HTTP error family, Hono or the routes', () => {
+    const leaks = [...graph.keys()].flatMap((module) =>
       module.startsWith('store/')
-        ? imports.filter((i) => i === 'errors.ts' || i.startsWith('http/') || i.startsWith('routes/'))
+        ? [...reach(graph, module)]
+            .filter((i) => i === 'errors.ts' || i.startsWith('http/') || i.startsWith('routes/'))
+            .map((i) => `${module} → … → ${i}`)
         : [],
     );
     expect(leaks).toEqual([]);
@@ -85,5 +115,20 @@ describe('module boundaries of src/', () => {
       if (!module.startsWith('store/')) continue;
       expect(readFileSync(join(SRC, module), 'utf8'), module).not.toMatch(/from 'hono/);
     }
+  });
+
+  it('builds no HTTP error below the HTTP layer: no module outside it reaches errors.ts, even through others', () => {
+    const leaks = [...graph.keys()]
+      .filter((module) => !inHttpLayer(module))
+      .filter((module) => reach(graph, module).has('errors.ts'));
+    expect(leaks).toEqual([]);
+  });
+
+  it('has no module over 400 lines', () => {
+    const long = [...graph.keys()]
+      .map((module) => [module, readFileSync(join(SRC, module), 'utf8').split('\n').length] as const)
+      .filter(([, lines]) => lines > 400)
+      .map(([module, lines]) => `${module}: ${lines} lines`);
+    expect(long).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, settingsTable, unknownVariables } from '../../src/config.js';
+import { loadConfig, settingsSummary, settingsTable, unknownVariables } from '../../src/config.js';
+import { ConfigError } from '../../src/config-values.js';
 
 describe('configuration', () => {
   it('has the documented defaults', () => {
@@ -8,7 +9,7 @@ describe('configuration', () => {
     expect(config).toMatchObject({
       port: 8080,
       host: '127.0.0.1',
-      store: 'sqlite:data/wallcast.db',
+      store: { kind: 'sqlite', path: 'data/wallcast.db', label: 'sqlite:data/wallcast.db' },
       historySize: 1000,
       backlog: 50,
       heartbeatMs: 15000,
@@ -45,6 +46,66 @@ describe('configuration', () => {
       expect(() => loadConfig(env)).toThrow(message);
     }
     expect(() => loadConfig({}, ['--nope', '1'])).toThrow(/^unknown option --nope \(see --help\)$/);
+  });
+
+  it('parses WALLCAST_STORE once, into the store it names', () => {
+    const store = (value: string) => loadConfig({ WALLCAST_STORE: value }).store;
+    expect(store('memory')).toEqual({ kind: 'memory', label: 'memory' });
+    expect(store('sqlite:/var/lib/wallcast/wall.db')).toEqual({
+      kind: 'sqlite',
+      path: '/var/lib/wallcast/wall.db',
+      label: 'sqlite:/var/lib/wallcast/wall.db',
+    });
+    expect(store('redis://127.0.0.1:6379/15')).toEqual({
+      kind: 'redis',
+      endpoint: { mode: 'standalone', url: 'redis://127.0.0.1:6379/15' },
+      prefix: 'wallcast:',
+      label: 'redis://127.0.0.1:6379/15',
+    });
+    // The prefix leaves the URL; TLS, the user, the password, the DB and other options stay for ioredis.
+    expect(store('rediss://app:s3cret@redis.example:6380/2?prefix=team%3A&family=6')).toEqual({
+      kind: 'redis',
+      endpoint: { mode: 'standalone', url: 'rediss://app:s3cret@redis.example:6380/2?family=6' },
+      prefix: 'team:',
+      label: 'rediss://app:***@redis.example:6380/2?prefix=team%3A&family=6',
+    });
+    expect(store('redis://cache?prefix=')).toMatchObject({ prefix: '' });
+  });
+
+  it('names WALLCAST_STORE in one line for a store it cannot name, hiding a password', () => {
+    for (const bad of ['mysql://x', 'sqlite:', 'redis://', 'redis://host/db0', 'redis:host', 'Memory']) {
+      expect(() => loadConfig({ WALLCAST_STORE: bad })).toThrow(
+        new ConfigError(
+          `WALLCAST_STORE=${JSON.stringify(bad)} is not a store: use memory, sqlite:PATH or redis://HOST:PORT/DB`,
+        ),
+      );
+    }
+    expect(() => loadConfig({ WALLCAST_STORE: 'redis://:pw@host/x' })).toThrow(
+      /^WALLCAST_STORE="redis:\/\/:\*\*\*@host\/x" is not/,
+    );
+  });
+
+  it('shows every setting at start-up, secrets and passwords as ***', () => {
+    const summary = settingsSummary(
+      loadConfig({
+        WALLCAST_STORE: 'redis://:hunter2hunter2@127.0.0.1:6379/0',
+        WALLCAST_ADMIN_TOKEN: 'an-admin-token',
+        WALLCAST_RATE_LIMIT: '20/min',
+      }),
+    );
+    expect(summary).toMatchObject({
+      store: 'redis://:***@127.0.0.1:6379/0',
+      adminToken: '***',
+      publishToken: 'unset',
+      rateLimit: '20/60s',
+      tlsCert: 'unset',
+      maxSubscribers: 'unset',
+      backlog: 50,
+      port: 8080,
+    });
+    expect(JSON.stringify(summary)).not.toContain('hunter2');
+    expect(JSON.stringify(summary)).not.toContain('an-admin-token');
+    expect(Object.keys(summary)).toHaveLength(Object.keys(loadConfig({})).length - 1);
   });
 
   it('refuses empty secrets, and names WALLCAST_* variables that are no setting', () => {

@@ -4,57 +4,46 @@
  * same write for the streams not reached yet, and every stream still gets
  * every event once, in order.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Hub, WRITES_PER_TURN } from '../../src/hub.js';
 import { createMessage } from '../../src/posting.js';
-import { MemoryStore } from '../../src/store/memory-store.js';
 import type { WallEvent } from '../../src/store/store.js';
-import type { Subscriber } from '../../src/subscriber.js';
+import { WRITES_PER_TURN } from '../../src/stream/hub.js';
 import { until } from '../support/deadlines.js';
 import { RawSse } from '../support/sse-reader.js';
+import { type Harness, streamServer } from '../support/stream-harness.js';
 
 const STREAMS = WRITES_PER_TURN * 2 + 100;
 
 describe('Hub passes', () => {
-  let server: http.Server | undefined;
+  let harness: Harness | undefined;
   const readers: RawSse[] = [];
   afterEach(() => {
     for (const reader of readers.splice(0)) reader.close();
-    server?.closeAllConnections();
-    server?.close();
+    harness?.close();
   });
 
   it('spread a wall over turns, join what came meanwhile into one write, and deliver each event once', async () => {
-    const store = new MemoryStore({ historySize: 100, historyBytes: 1 << 20, maxWalls: 10 });
+    harness = await streamServer();
+    const { hub, store, streams, live } = harness;
+    for (let i = 0; i < STREAMS; i++) readers.push(new RawSse(harness.url));
+    await until('every stream open', 10_000, () => live.length === STREAMS);
+    await Promise.all(live);
+    // Stored after every stream is live from the empty wall's head; the test feeds them to the hub.
+    const events: WallEvent[] = [];
+    store.onEvent((_wall, event) => events.push(event));
     for (let i = 1; i <= 6; i++) await store.append(createMessage('w', '', `m${i}`));
-    const events = (await store.read('w', { limit: 6 })).events;
     const at = (n: number) => events[n - 1] as WallEvent;
-    const hub = new Hub({
-      heartbeatMs: 60_000,
-      slowClientBytes: 1 << 20,
-      compareCursors: (a, b) => store.compareCursors(a, b),
-    });
+    // Counts the hub's writes from here (the head, retry: and the stream's id-only head are written before).
     let writes = 0;
-    const subscribers: Subscriber[] = [];
-    server = http.createServer((_req, res) => {
-      const subscriber = hub.openStream(['w'], res, 1000)?.[0] as Subscriber;
-      // Counts the hub's writes on this socket (the head and retry: are written before).
-      const socket = res.socket as NonNullable<typeof res.socket>;
+    for (const stream of streams) {
+      const socket = stream.output.socket as Socket;
       const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
       socket.write = ((...args: unknown[]) => {
         writes++;
         return write(...args);
       }) as typeof socket.write;
-      hub.goLive(subscriber);
-      subscribers.push(subscriber);
-    });
-    server.maxConnections = STREAMS + 10;
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    for (let i = 0; i < STREAMS; i++) readers.push(new RawSse(url));
-    await until('every stream open', 10_000, () => subscribers.length === STREAMS);
+    }
     const tick = () => new Promise((resolve) => setImmediate(resolve));
 
     hub.publish('w', at(1));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RingBuffer } from '../../src/ring-buffer.js';
+import { RingBuffer } from '../../src/store/ring-buffer.js';
 
 describe('RingBuffer', () => {
   it('keeps the newest items up to its capacity and hands back what it evicts', () => {

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { FeedEntry } from './entries.js';
 import { compareStreamIds } from './stream-id.js';
 
 /** How long one blocking read waits before it is issued again. */
@@ -9,8 +10,6 @@ const FEED_BATCH = 1000;
 /** First and longest wait between reads while Redis does not answer. */
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 2000;
-
-export type FeedEntry = [id: string, fields: string[]];
 
 export interface FeedHandlers {
   /** Every feed entry, in feed order (which is cursor order per wall). */

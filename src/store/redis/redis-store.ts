@@ -1,25 +1,40 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { RedisTarget } from '../../config.js';
 import { type Message, type NewMessage, withCursor } from '../../message.js';
 import { LiveFeed } from '../live-feed.js';
 import {
   type AppendOptions,
   BYTES_SLACK,
   type EventListener,
+  formatWallListCursor,
   IDEMPOTENCY_TTL_MS,
+  MAX_WALLS_LISTED,
   type MessageStore,
+  type OlderPage,
+  type ReadBeforeQuery,
   type ReadQuery,
   type ReadResult,
+  type ResetReason,
   retentionSweepMs,
   type StoreLimits,
   StoreUnavailableError,
   TRIM_SLACK,
   type WallEvent,
   WallLimitError,
+  type WallList,
+  type WallListPosition,
+  type WallListQuery,
+  wallListAfter,
 } from '../store.js';
-import { type FeedEntry, FeedReader, feedEnd } from './feed-reader.js';
+import { adoptWallSet } from './adopt-wall-set.js';
+import { connectRedis, reportConnection } from './connect.js';
+import { type FeedEntry, fieldOf, toEvent } from './entries.js';
+import { FeedReader, feedEnd } from './feed-reader.js';
+import { RedisKeys } from './keys.js';
 import { compareCursors, cursorBefore, formatCursor, newEpoch, parseCursor } from './redis-cursor.js';
-import { APPEND, DELETE, EXPIRE, READ } from './scripts.js';
+import { APPEND, DELETE, EXPIRE, LIST_WALLS, READ } from './scripts.js';
+import { streamIdMs } from './stream-id.js';
 
 /**
  * The shared feed every instance reads (entries, about; trimmed with `~`).
@@ -45,10 +60,14 @@ interface RedisWithScripts extends Redis {
   wallAppend(...keysThenArgs: (string | number)[]): Promise<Appended | [status: 'wall_limit', epoch: string]>;
   wallRead(
     ...keysThenArgs: (string | number)[]
-  ): Promise<[status: string, epoch: string, head: string, entries: FeedEntry[]]>;
+  ): Promise<[status: ReadStatus, epoch: string, head: string, entries: FeedEntry[], more: 0 | 1]>;
   wallDelete(...keysThenArgs: (string | number)[]): Promise<[epoch: string, entry: string] | null>;
   wallExpire(...keysThenArgs: (string | number)[]): Promise<number>;
+  wallList(...keysThenArgs: (string | number)[]): Promise<[epoch: string, wallsAndMs: string[]]>;
 }
+
+/** What the read script answered: the direction asked for, or the newest messages (with why, on a reset). */
+type ReadStatus = 'after' | 'before' | 'newest' | 'epoch' | 'unknown' | 'trimmed';
 
 /**
  * One Redis Stream per wall, `{epoch}-{entry id}` as cursors, and one shared
@@ -57,7 +76,7 @@ interface RedisWithScripts extends Redis {
  */
 export class RedisStreamStore implements MessageStore {
   readonly #redis: RedisWithScripts;
-  readonly #prefix: string;
+  readonly #keys: RedisKeys;
   readonly #feed = new LiveFeed();
   readonly #lost: (() => void)[] = [];
   readonly #reader: FeedReader;
@@ -66,15 +85,13 @@ export class RedisStreamStore implements MessageStore {
   readonly #retentionSweep: NodeJS.Timeout | undefined;
 
   private constructor(
-    url: string,
+    { endpoint, prefix }: RedisTarget,
     readonly limits: StoreLimits,
     private readonly log: Logger,
   ) {
-    const parsed = new URL(url);
-    this.#prefix = parsed.searchParams.get('prefix') ?? 'wallcast:';
-    parsed.searchParams.delete('prefix');
+    this.#keys = new RedisKeys(prefix);
     const retryStrategy = (times: number) => Math.min(times * 100, MAX_RECONNECT_MS);
-    this.#redis = new Redis(parsed.toString(), {
+    this.#redis = connectRedis(endpoint, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       commandTimeout: COMMAND_TIMEOUT_MS,
@@ -83,14 +100,15 @@ export class RedisStreamStore implements MessageStore {
     reportConnection(this.#redis, log);
     this.#redis.defineCommand('wallAppend', { numberOfKeys: 7, lua: APPEND });
     this.#redis.defineCommand('wallRead', { numberOfKeys: 3, lua: READ });
-    this.#redis.defineCommand('wallDelete', { numberOfKeys: 6, lua: DELETE });
+    this.#redis.defineCommand('wallDelete', { numberOfKeys: 7, lua: DELETE });
     this.#redis.defineCommand('wallExpire', { numberOfKeys: 5, lua: EXPIRE });
-    const reader = new Redis(parsed.toString(), { maxRetriesPerRequest: null, retryStrategy });
+    this.#redis.defineCommand('wallList', { numberOfKeys: 2, lua: LIST_WALLS });
+    const reader = connectRedis(endpoint, { maxRetriesPerRequest: null, retryStrategy });
     // The command connection reports outages; the reader's own errors are its retries.
     reader.on('error', () => {});
     this.#reader = new FeedReader(
       reader,
-      this.#key('feed'),
+      this.#keys.feed,
       { entry: (f) => this.#deliver(f), lost: () => this.#lose() },
       log,
     );
@@ -101,28 +119,38 @@ export class RedisStreamStore implements MessageStore {
   }
 
   /** Connects (waiting a few seconds at most) and starts the feed reader. */
-  static async open(url: string, limits: StoreLimits, log: Logger): Promise<RedisStreamStore> {
-    const store = new RedisStreamStore(url, limits, log);
+  static async open(target: RedisTarget, limits: StoreLimits, log: Logger): Promise<RedisStreamStore> {
+    const store = new RedisStreamStore(target, limits, log);
     await Promise.race([
       new Promise((resolve) => store.#redis.once('ready', resolve)),
       new Promise((resolve) => setTimeout(resolve, CONNECT_WAIT_MS).unref()),
     ]);
     // The feed position is taken before the store is handed out, so that the
     // reader sees every append made through it.
-    store.#feedEpoch = (await store.#redis.get(store.#key('epoch')).catch(() => null)) ?? undefined;
-    store.#reader.start(await feedEnd(store.#redis, store.#key('feed')).catch(() => undefined));
+    store.#feedEpoch = (await store.#redis.get(store.#keys.epoch).catch(() => null)) ?? undefined;
+    store.#reader.start(await feedEnd(store.#redis, store.#keys.feed).catch(() => undefined));
+    await adoptWallSet(store.#redis, store.#keys, log).catch((error: unknown) => {
+      log.warn(
+        { err: error },
+        'redis: the wall set of wallcast 0.2 could not be adopted; trying again at the next start',
+      );
+    });
     return store;
   }
 
   async append(draft: NewMessage, options: AppendOptions = {}): Promise<Message> {
     const { historySize, historyBytes, maxWalls } = this.limits;
     const key = options.idempotencyKey;
+    const { events, meta, ids, keys } = this.#keys.wall(draft.wall);
     const reply = await this.#call('post', () =>
       this.#redis.wallAppend(
-        ...this.#wallKeys(draft.wall),
-        this.#key('epoch'),
-        this.#key('walls'),
-        `${this.#wallTag(draft.wall)}:keys`,
+        events,
+        meta,
+        ids,
+        this.#keys.feed,
+        this.#keys.epoch,
+        this.#keys.active,
+        keys,
         newEpoch(),
         historySize,
         historyBytes,
@@ -144,11 +172,16 @@ export class RedisStreamStore implements MessageStore {
   }
 
   async delete(wall: string, id: string): Promise<WallEvent | undefined> {
+    const { events, meta, ids, keys } = this.#keys.wall(wall);
     const reply = await this.#call('delete', () =>
       this.#redis.wallDelete(
-        ...this.#wallKeys(wall),
-        this.#key('epoch'),
-        `${this.#wallTag(wall)}:keys`,
+        events,
+        meta,
+        ids,
+        this.#keys.feed,
+        this.#keys.epoch,
+        keys,
+        this.#keys.active,
         newEpoch(),
         id,
         wall,
@@ -159,56 +192,102 @@ export class RedisStreamStore implements MessageStore {
   }
 
   async read(wall: string, query: ReadQuery): Promise<ReadResult> {
-    // A cursor Redis could not have issued is not sent: it is read as "the newest", then marked.
-    const after = query.after === undefined ? undefined : parseCursor(query.after);
-    const malformed = query.after !== undefined && after === undefined;
-    const [events, meta] = this.#wallKeys(wall);
-    const [status, epoch, head, entries] = await this.#call('read', () =>
-      this.#redis.wallRead(
-        events,
-        meta,
-        this.#key('epoch'),
-        newEpoch(),
-        after?.epoch ?? '',
-        after?.entryId ?? '',
-        query.limit,
-        query.maxBytes ?? Number.MAX_SAFE_INTEGER,
-      ),
-    );
-    const headCursor = formatCursor(epoch, head);
-    const toEvents = (list: FeedEntry[]) => list.map(([id, fields]) => toEvent(formatCursor(epoch, id), fields));
-    if (status === 'after') return { events: toEvents(entries), head: headCursor, start: query.after as string };
-    const newest = toEvents(entries.reverse());
-    const page: ReadResult = {
-      events: newest,
-      head: headCursor,
-      start: newest[0] === undefined ? headCursor : cursorBefore(newest[0].cursor),
-    };
-    if (malformed) page.reset = 'malformed';
-    else if (status === 'unknown' || status === 'trimmed' || status === 'epoch') page.reset = status;
+    const { status, head, events } = await this.#read(wall, query.after, 'after', query);
+    if (status === 'after') return { events, head, start: query.after as string };
+    const page: ReadResult = { events, head, start: events[0] === undefined ? head : cursorBefore(events[0].cursor) };
+    // Going forward, anything but `after` and `newest` is a reset.
+    if (status !== 'newest') page.reset = status as ResetReason;
     return page;
   }
 
-  async get(wall: string, id: string): Promise<Message | undefined> {
-    const [events, , ids] = this.#wallKeys(wall);
-    const found = await this.#call('read', async () => {
-      const [epoch, entry] = await Promise.all([this.#redis.get(this.#key('epoch')), this.#redis.hget(ids, id)]);
-      if (epoch === null || entry === null) return undefined;
-      const [hit] = (await this.#redis.xrange(events, entry, entry)) as FeedEntry[];
-      return hit === undefined ? undefined : toEvent(formatCursor(epoch, hit[0]), hit[1]);
+  async readBefore(wall: string, query: ReadBeforeQuery): Promise<OlderPage> {
+    const { status, events, more } = await this.#read(wall, query.before, 'before', query);
+    const messages = events.flatMap((event) => (event.type === 'message' ? [event.message] : []));
+    return status === 'before' ? { messages, more } : { messages, more, reset: status as ResetReason };
+  }
+
+  /**
+   * One call of the read script, its events oldest first. A cursor Redis
+   * could not have issued is not sent: it is read as "the newest", and the
+   * status says `malformed`.
+   */
+  async #read(
+    wall: string,
+    cursor: string | undefined,
+    direction: 'after' | 'before',
+    query: ReadQuery | ReadBeforeQuery,
+  ): Promise<{ status: ReadStatus | 'malformed'; head: string; events: WallEvent[]; more: boolean }> {
+    const parsed = cursor === undefined ? undefined : parseCursor(cursor);
+    const { events, meta } = this.#keys.wall(wall);
+    const [status, epoch, head, entries, more] = await this.#call('read', () =>
+      this.#redis.wallRead(
+        events,
+        meta,
+        this.#keys.epoch,
+        newEpoch(),
+        parsed?.epoch ?? '',
+        parsed?.entryId ?? '',
+        query.limit,
+        query.maxBytes ?? Number.MAX_SAFE_INTEGER,
+        direction,
+      ),
+    );
+    // Forward the script answers oldest first; the newest messages and going back, newest first.
+    const ordered = status === 'after' ? entries : entries.reverse();
+    return {
+      status: cursor !== undefined && parsed === undefined ? 'malformed' : status,
+      head: formatCursor(epoch, head),
+      events: ordered.map(([id, fields]) => toEvent(formatCursor(epoch, id), fields)),
+      more: more === 1,
+    };
+  }
+
+  async listWalls(query: WallListQuery): Promise<WallList> {
+    const after = wallListAfter(query.after);
+    const limit = Math.min(query.limit, MAX_WALLS_LISTED);
+    return this.#call('read', async () => {
+      const [epoch, flat] = await this.#redis.wallList(
+        this.#keys.active,
+        this.#keys.epoch,
+        newEpoch(),
+        after?.atMs ?? '',
+        after?.wall ?? '',
+        limit + 1,
+      );
+      const listed: WallListPosition[] = [];
+      for (let i = 0; i < flat.length; i += 2) listed.push({ wall: flat[i] as string, atMs: Number(flat[i + 1]) });
+      const shown = listed.slice(0, limit);
+      // Each wall's head is in its own meta hash (a hash slot of its own): one pipeline, not one script.
+      const pipeline = this.#redis.pipeline();
+      for (const { wall } of shown) pipeline.hget(this.#keys.wall(wall).meta, 'head');
+      const heads = shown.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+      const walls = shown.map(({ wall, atMs }, i) => ({
+        wall,
+        lastActivityAt: new Date(atMs).toISOString(),
+        head: formatCursor(epoch, (heads[i]?.[1] as string | null | undefined) ?? '0-0'),
+      }));
+      const last = shown.at(-1);
+      return listed.length > limit && last !== undefined ? { walls, next: formatWallListCursor(last) } : { walls };
     });
-    return found?.type === 'message' ? found.message : undefined;
+  }
+
+  async get(wall: string, id: string): Promise<Message | undefined> {
+    return this.#messageAt(wall, this.#keys.wall(wall).ids, id);
   }
 
   async findPost(wall: string, idempotencyKey: string): Promise<Message | undefined> {
-    const [events] = this.#wallKeys(wall);
+    return this.#messageAt(wall, this.#keys.wall(wall).keys, idempotencyKey, Date.now() - IDEMPOTENCY_TTL_MS);
+  }
+
+  /**
+   * The message whose entry the lookup hash (`ids` or `keys`) names for
+   * `field`, while it is in the wall's stream and was added after `afterMs`.
+   */
+  async #messageAt(wall: string, lookup: string, field: string, afterMs = -1): Promise<Message | undefined> {
     const found = await this.#call('read', async () => {
-      const [epoch, entry] = await Promise.all([
-        this.#redis.get(this.#key('epoch')),
-        this.#redis.hget(`${this.#wallTag(wall)}:keys`, idempotencyKey),
-      ]);
-      if (epoch === null || entry === null || streamIdMs(entry) <= Date.now() - IDEMPOTENCY_TTL_MS) return undefined;
-      const [hit] = (await this.#redis.xrange(events, entry, entry)) as FeedEntry[];
+      const [epoch, entry] = await Promise.all([this.#redis.get(this.#keys.epoch), this.#redis.hget(lookup, field)]);
+      if (epoch === null || entry === null || streamIdMs(entry) <= afterMs) return undefined;
+      const [hit] = (await this.#redis.xrange(this.#keys.wall(wall).events, entry, entry)) as FeedEntry[];
       return hit === undefined ? undefined : toEvent(formatCursor(epoch, hit[0]), hit[1]);
     });
     return found?.type === 'message' ? found.message : undefined;
@@ -258,18 +337,10 @@ export class RedisStreamStore implements MessageStore {
     try {
       let cursor = '0';
       do {
-        const [next, walls] = await this.#redis.sscan(this.#key('walls'), cursor, 'COUNT', 100);
-        for (const wall of walls) {
-          const [events, meta, ids] = this.#wallKeys(wall);
-          await this.#redis.wallExpire(
-            events,
-            meta,
-            ids,
-            this.#key('walls'),
-            `${this.#wallTag(wall)}:keys`,
-            wall,
-            minMs,
-          );
+        const [next, membersAndScores] = await this.#redis.zscan(this.#keys.active, cursor, 'COUNT', 100);
+        for (const wall of membersAndScores.filter((_, i) => i % 2 === 0)) {
+          const { events, meta, ids, keys } = this.#keys.wall(wall);
+          await this.#redis.wallExpire(events, meta, ids, this.#keys.active, keys, wall, minMs);
         }
         cursor = next;
       } while (cursor !== '0');
@@ -293,54 +364,4 @@ export class RedisStreamStore implements MessageStore {
       });
     }
   }
-
-  /** events, meta, ids, feed: the keys the scripts take first, in their order. */
-  #wallKeys(wall: string): [string, string, string, string] {
-    const tag = this.#wallTag(wall);
-    return [`${tag}:events`, `${tag}:meta`, `${tag}:ids`, this.#key('feed')];
-  }
-
-  #wallTag(wall: string): string {
-    return `${this.#prefix}{${wall}}`;
-  }
-
-  #key(name: 'feed' | 'epoch' | 'walls'): string {
-    return `${this.#prefix}${name}`;
-  }
-}
-
-/** Logs when the command connection is lost and when it is back, not each retry. */
-function reportConnection(redis: Redis, log: Logger): void {
-  let lost = false;
-  redis.on('error', (error: Error) => {
-    if (lost) return;
-    lost = true;
-    log.warn({ err: error }, 'redis: not answering; posts and reads answer 503 until it is back');
-  });
-  redis.on('ready', () => {
-    if (!lost) return;
-    lost = false;
-    log.info('redis: connection is back');
-  });
-}
-
-/**
- * A stream entry's value for `name`. Entries are flat [name, value, …]
- * lists, and a value may spell a name (a wall called `id`), so only the
- * names are searched.
- */
-function fieldOf(fields: string[], name: string): string {
-  for (let i = 0; i < fields.length; i += 2) if (fields[i] === name) return fields[i + 1] ?? '';
-  return '';
-}
-
-/** The milliseconds part of a stream entry id: Redis's clock when it added the entry. */
-function streamIdMs(entryId: string): number {
-  return Number(entryId.slice(0, entryId.indexOf('-')));
-}
-
-function toEvent(cursor: string, fields: string[]): WallEvent {
-  if (fieldOf(fields, 't') === 'delete') return { type: 'delete', cursor, id: fieldOf(fields, 'id') };
-  const message = withCursor(JSON.parse(fieldOf(fields, 'j')) as NewMessage, cursor);
-  return { type: 'message', cursor, message };
 }

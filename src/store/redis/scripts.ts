@@ -2,16 +2,20 @@
  * The Lua scripts of the Redis store. Each runs atomically, so a wall's
  * stream, its metadata and the shared feed never disagree.
  *
- * Keys of one wall share the hash tag `{wall}`; the epoch, the wall set and
- * the feed are global, which is why Redis Cluster is not supported (an
- * append touches both).
+ * Keys of one wall share the hash tag `{wall}`; the epoch, the active set
+ * and the feed are global, which is why Redis Cluster is not supported (an
+ * append touches both). keys.ts names them; each script lists the keys it
+ * takes, in order, at its top.
  *
  * - `{prefix}epoch` string: names this Redis's history. Drawn by the first
  *   script that finds it missing, so a Redis that lost its data (a restart
  *   without persistence, a flush) gets a new one, and cursors from before
  *   are answered with a reset instead of being read as positions in the new
  *   history.
- * - `{prefix}walls` set: the walls that have history (`maxWalls`).
+ * - `{prefix}active` sorted set: the walls that have history (`maxWalls`),
+ *   each scored by the time (ms) of its newest event, for `listWalls`. It
+ *   replaced the `{prefix}walls` set of wallcast 0.2, which the store turns
+ *   into it when it opens (redis-store.ts, `adoptWallSet`).
  * - `{prefix}feed` stream: every wall's events, as `w` (wall), `e` (epoch),
  *   `c` (entry id) and the event's own fields; each instance's feed reader
  *   follows it.
@@ -27,8 +31,13 @@
  *   entries still in the stream (trimming and deleting remove them too).
  */
 
+import { DELETE_EVENT_BYTES } from '../store.js';
+
 /** Shared by every script: the epoch, ids compared as numbers, sizes, trimming. */
 const COMMON = `
+-- The size of a delete event, as the stores count it (store.ts): one constant, written into each script.
+local DELETE_EVENT_BYTES = ${DELETE_EVENT_BYTES}
+
 local function current_epoch(epoch_key, candidate)
   local epoch = redis.call('GET', epoch_key)
   if not epoch then
@@ -50,12 +59,17 @@ local function compare(a, b)
   return 0
 end
 
--- The size of an entry against historyBytes and a read's maxBytes: its JSON, or 64 for a delete.
+-- The size of an entry against historyBytes and a read's maxBytes: its JSON, or a delete's.
 local function size_of(fields)
   for k = 1, #fields, 2 do
     if fields[k] == 'j' then return #fields[k + 1] end
   end
-  return 64
+  return DELETE_EVENT_BYTES
+end
+
+-- The milliseconds of a stream entry id: Redis's clock when it added the entry.
+local function ms_of(id)
+  return tonumber(string.match(id, '^(%d+)-'))
 end
 
 local function field_of(fields, name)
@@ -114,7 +128,7 @@ local meta_key = KEYS[2]
 local ids_key = KEYS[3]
 local feed_key = KEYS[4]
 local epoch_key = KEYS[5]
-local walls_key = KEYS[6]
+local active_key = KEYS[6]
 local keys_key = KEYS[7]
 local candidate_epoch = ARGV[1]
 local history = tonumber(ARGV[2])
@@ -141,7 +155,7 @@ if post_key ~= '' then
     end
   end
 end
-if redis.call('SISMEMBER', walls_key, wall) == 0 and redis.call('SCARD', walls_key) >= max_walls then
+if not redis.call('ZSCORE', active_key, wall) and redis.call('ZCARD', active_key) >= max_walls then
   return {'wall_limit', epoch}
 end
 
@@ -155,7 +169,7 @@ end
 redis.call('HSET', ids_key, message_id, entry)
 redis.call('HSET', meta_key, 'head', entry)
 redis.call('HINCRBY', meta_key, 'bytes', #json)
-redis.call('SADD', walls_key, wall)
+redis.call('ZADD', active_key, ms_of(entry), wall)
 redis.call('XADD', feed_key, 'MAXLEN', '~', feed_length, '*',
   'w', wall, 'e', epoch, 'c', entry, 't', 'message', 'id', message_id, 'j', json)
 
@@ -170,12 +184,16 @@ return {'stored', epoch, entry}
 `;
 
 /**
- * Reads a wall after a cursor, or its newest messages, up to `limit`
- * entries and `max_bytes` (at least one). Returns `{status, epoch, head,
- * entries}`: status `after` with the entries after the cursor; or `newest`,
- * `epoch` (a cursor of an earlier history), `unknown` (ahead of the head)
- * or `trimmed`, with the newest messages, newest first, so that a reset
- * costs one round trip too.
+ * Reads a wall: after a cursor (direction `after`), before a cursor
+ * (`before`: the newest messages before it, stepping over delete events),
+ * or its newest messages; up to `limit` entries and `max_bytes` (at least
+ * one). Returns `{status, epoch, head, entries, more}`: status `after` or
+ * `before` with the entries the cursor asked for; or `newest`, `epoch` (a
+ * cursor of an earlier history), `unknown` (ahead of the head) or `trimmed`,
+ * with the newest messages, so that a reset costs one round trip too. Going
+ * back, `trimmed` comes with no entries: everything before the cursor is
+ * gone. Messages are newest first, and `more` (1 or 0) says whether the
+ * wall has a message older than the last one.
  */
 export const READ = `${COMMON}
 local events_key = KEYS[1]
@@ -186,6 +204,7 @@ local cursor_epoch = ARGV[2]      -- '' for the newest messages
 local cursor = ARGV[3]
 local limit = tonumber(ARGV[4])
 local max_bytes = tonumber(ARGV[5])
+local direction = ARGV[6]         -- 'after' or 'before'
 
 local epoch = current_epoch(epoch_key, candidate_epoch)
 local meta = redis.call('HMGET', meta_key, 'head', 'trimmed')
@@ -203,38 +222,44 @@ local function up_to_max_bytes(entries)
   return kept
 end
 
+-- The newest messages before upper ('+' or '(' .. id), newest first, stepping over delete
+-- events; and 1 when a message older than the last one taken is left.
+local function messages_before(upper)
+  local page = {}
+  local bytes = 0
+  while true do
+    -- Nothing is before the first id (and Redis refuses the range).
+    if upper == '(0-0' then return page, 0 end
+    local batch = redis.call('XREVRANGE', events_key, upper, '-', 'COUNT', limit - #page + 1)
+    if #batch == 0 then return page, 0 end
+    for _, entry in ipairs(batch) do
+      upper = '(' .. entry[1]
+      if entry[2][2] == 'message' then
+        if #page >= limit then return page, 1 end
+        bytes = bytes + size_of(entry[2])
+        if bytes > max_bytes and #page > 0 then return page, 1 end
+        table.insert(page, entry)
+      end
+    end
+  end
+end
+
 local status = 'newest'
 if cursor_epoch ~= '' then
   if cursor_epoch ~= epoch then status = 'epoch'
   elseif compare(cursor, head) > 0 then status = 'unknown'
   elseif compare(cursor, trimmed) < 0 then status = 'trimmed'
-  else
+  elseif direction == 'after' then
     local after = up_to_max_bytes(redis.call('XRANGE', events_key, '(' .. cursor, '+', 'COUNT', limit))
-    return {'after', epoch, head, after}
+    return {'after', epoch, head, after, 0}
+  else
+    local before, more = messages_before('(' .. cursor)
+    return {'before', epoch, head, before, more}
   end
 end
-
--- The newest messages, newest first, stepping over delete events.
-local newest = {}
-local bytes = 0
-local upper = '+'
-local full = false
-while #newest < limit and not full do
-  local batch = redis.call('XREVRANGE', events_key, upper, '-', 'COUNT', limit - #newest)
-  if #batch == 0 then break end
-  for _, entry in ipairs(batch) do
-    upper = '(' .. entry[1]
-    if entry[2][2] == 'message' then
-      bytes = bytes + size_of(entry[2])
-      if bytes > max_bytes and #newest > 0 then
-        full = true
-        break
-      end
-      table.insert(newest, entry)
-    end
-  end
-end
-return {status, epoch, head, newest}
+if status == 'trimmed' and direction == 'before' then return {status, epoch, head, {}, 0} end
+local newest, more = messages_before('+')
+return {status, epoch, head, newest, more}
 `;
 
 /**
@@ -249,6 +274,7 @@ local ids_key = KEYS[3]
 local feed_key = KEYS[4]
 local epoch_key = KEYS[5]
 local keys_key = KEYS[6]
+local active_key = KEYS[7]
 local candidate_epoch = ARGV[1]
 local message_id = ARGV[2]
 local wall = ARGV[3]
@@ -263,7 +289,8 @@ if found[1] then forget(ids_key, keys_key, found[1]) end
 redis.call('HDEL', ids_key, message_id)
 local cursor = redis.call('XADD', events_key, '*', 't', 'delete', 'id', message_id)
 redis.call('HSET', meta_key, 'head', cursor)
-if found[1] then redis.call('HINCRBY', meta_key, 'bytes', 64 - size_of(found[1][2])) end
+redis.call('ZADD', active_key, ms_of(cursor), wall)
+if found[1] then redis.call('HINCRBY', meta_key, 'bytes', DELETE_EVENT_BYTES - size_of(found[1][2])) end
 redis.call('XADD', feed_key, 'MAXLEN', '~', feed_length, '*',
   'w', wall, 'e', epoch, 'c', cursor, 't', 'delete', 'id', message_id)
 return {epoch, cursor}
@@ -271,21 +298,21 @@ return {epoch, cursor}
 
 /**
  * Retention: removes a wall's entries older than `min_ms` (stream ids are
- * milliseconds first); a wall left with no history leaves the wall set.
+ * milliseconds first); a wall left with no history leaves the active set.
  * Returns the entries left.
  */
 export const EXPIRE = `${COMMON}
 local events_key = KEYS[1]
 local meta_key = KEYS[2]
 local ids_key = KEYS[3]
-local walls_key = KEYS[4]
+local active_key = KEYS[4]
 local keys_key = KEYS[5]
 local wall = ARGV[1]
 local min_id = ARGV[2] .. '-0'
 
 local first = redis.call('XRANGE', events_key, '-', '+', 'COUNT', 1)[1]
 if first == nil then
-  redis.call('SREM', walls_key, wall)
+  redis.call('ZREM', active_key, wall)
   return 0
 end
 if compare(first[1], min_id) >= 0 then return redis.call('XLEN', events_key) end
@@ -302,6 +329,43 @@ if length == 1 then
     length = 0
   end
 end
-if length == 0 then redis.call('SREM', walls_key, wall) end
+if length == 0 then redis.call('ZREM', active_key, wall) end
 return length
+`;
+
+/**
+ * A page of the active set, newest first, ties by name last first: after
+ * (`after_ms`, `after_wall`) when given, up to `count` walls. Returns
+ * `{epoch, {wall, ms, wall, ms, …}}`. Walls whose newest events share the
+ * millisecond of the position are few (those active in that one
+ * millisecond), so they are read whole and the ones before the position
+ * skipped; the rest is a range by score.
+ */
+export const LIST_WALLS = `${COMMON}
+local active_key = KEYS[1]
+local epoch_key = KEYS[2]
+local candidate_epoch = ARGV[1]
+local after_ms = ARGV[2]          -- '' for the first page
+local after_wall = ARGV[3]
+local count = tonumber(ARGV[4])
+
+local epoch = current_epoch(epoch_key, candidate_epoch)
+local page = {}
+local upper = '+inf'
+if after_ms ~= '' then
+  for _, wall in ipairs(redis.call('ZREVRANGEBYSCORE', active_key, after_ms, after_ms)) do
+    if #page >= 2 * count then break end
+    if wall < after_wall then
+      table.insert(page, wall)
+      table.insert(page, after_ms)
+    end
+  end
+  upper = '(' .. after_ms
+end
+local wanted = count - #page / 2
+if wanted > 0 then
+  local rest = redis.call('ZREVRANGEBYSCORE', active_key, upper, '-inf', 'WITHSCORES', 'LIMIT', 0, wanted)
+  for _, value in ipairs(rest) do table.insert(page, value) end
+end
+return {epoch, page}
 `;

@@ -2,8 +2,13 @@
  * Local fan-out: the open event streams of each wall, fed from the store's
  * live feed. An event is encoded once and the same bytes go to every stream.
  *
+ * The hub does fan-out only: it keeps walls → subscriptions and writes
+ * events; how a stream gets from its resume point to live is the stream's
+ * own (stream.ts). The hub also keeps the open streams alive (one heartbeat
+ * sweep for all), evicts the slow ones and ends them all at shutdown.
+ *
  * Hot path: `publish` only appends to the wall's log; a `setImmediate` flush
- * then passes over the wall's subscribers and writes each of them, in one
+ * then passes over the wall's subscriptions and writes each of them, in one
  * Buffer, every event it has not had yet, straight to its socket.
  *
  * A pass writes at most WRITES_PER_TURN sockets per event-loop turn, and a
@@ -15,24 +20,15 @@
  * already passed in the next pass. Each subscriber counts what it was
  * offered (`delivered`, a sequence number of the wall's log), so no event is
  * written twice or skipped, whatever the passes.
- *
- * Why the socket and not `ServerResponse.write`: the stream is sent without
- * chunked encoding (see `writeStreamHead`), so the body bytes on the socket
- * are exactly the event stream. `res.write` would cork the socket and
- * schedule an uncork per client per event; a plain `socket.write` is one
- * syscall.
  */
-import { encodeRetry, joinFrames, ReplayMemo, type StreamFormat, type StreamResponse, writeStreamHead } from './sse.js';
-import type { ReadResult, WallEvent } from './store/store.js';
-import { StreamOut, Subscriber, type SubscriberOptions } from './subscriber.js';
+import type { WallEvent } from '../store/store.js';
+import { encodeRetry, joinFrames, PING } from './frames.js';
+import type { StreamResponse } from './stream-output.js';
+import type { OpenStream, Subscription } from './subscription.js';
 
 export interface HubOptions {
   /** Idle time after which a stream gets a `: ping` comment. Default 15 000. */
   heartbeatMs: number;
-  /** Bytes queued for one client before it is disconnected. Default 1 MiB. */
-  slowClientBytes: number;
-  /** The store's cursor order, to drop replayed events from the live feed. */
-  compareCursors: (a: string, b: string) => number;
   /** Sampled once per wall and flush: milliseconds from the first message's post to its write. */
   observeLag?: (lagMs: number) => void;
   /** Each slow client evicted, with its wall (for the log, which sums them up). */
@@ -63,14 +59,14 @@ const VISITS_PER_TURN = WRITES_PER_TURN * 16;
 
 interface WallFanout {
   readonly wall: string;
-  readonly subscribers: Set<Subscriber>;
+  readonly subscribers: Set<Subscription>;
   /** Recent events in cursor order: `log[0]` has sequence number `base`. */
   log: WallEvent[];
   base: number;
   /** Events published to this wall so far: the sequence number of the next one. */
   published: number;
   /** The pass under way (a Set iterator also visits subscribers added meanwhile, and skips removed ones). */
-  pass: Iterator<Subscriber> | undefined;
+  pass: Iterator<Subscription> | undefined;
   /** `published` when the pass under way started: it writes every subscriber up to there at least. */
   passStart: number;
   /** The first event of the pass under way (its lag is sampled when the pass ends). */
@@ -100,11 +96,9 @@ export class Hub {
   #deliveries = 0;
   #writes = 0;
   #slowDisconnects = 0;
-  readonly #replays = new ReplayMemo();
-  readonly #subscriberOptions: SubscriberOptions;
   readonly #sweep: NodeJS.Timeout;
   /** Each open stream by its response, for the one `close` listener every stream shares. */
-  readonly #streams = new WeakMap<StreamResponse, StreamOut>();
+  readonly #streams = new WeakMap<StreamResponse, OpenStream>();
   /**
    * One listener for every stream's `close`, not a closure (and, with
    * `once`, a wrapper) per stream: 200 bytes less of each idle stream.
@@ -112,15 +106,11 @@ export class Hub {
   readonly #onResponseClose: (this: StreamResponse) => void;
 
   constructor(readonly options: HubOptions) {
-    this.#subscriberOptions = {
-      compareCursors: options.compareCursors,
-      onSlow: (subscriber) => this.#evict(subscriber),
-    };
     const streams = this.#streams;
-    const removeStream = (out: StreamOut) => this.#removeStream(out);
+    const remove = (stream: OpenStream) => this.remove(stream);
     this.#onResponseClose = function (this: StreamResponse) {
-      const out = streams.get(this);
-      if (out !== undefined) removeStream(out);
+      const stream = streams.get(this);
+      if (stream !== undefined) remove(stream);
     };
     const sweepMs = Math.max(10, Math.floor(options.heartbeatMs / SWEEPS_PER_HEARTBEAT));
     this.#sweep = setInterval(() => this.#heartbeat(), sweepMs);
@@ -141,71 +131,40 @@ export class Hub {
   }
 
   /**
-   * Starts a stream of `walls` (one subscriber each, one socket), with
-   * `format` for anything but the plain one-wall JSON stream: sends its head
-   * and `retry:` at once, and registers the subscribers before their replay
-   * is read, so that nothing posted in between is missed; live events are
-   * held until `goLive`. Undefined when the response cannot stream (no
-   * socket of its own).
+   * Registers an open stream's subscriptions with their walls, live from
+   * here: what a wall published before is the stream's replay to send.
+   * Streams register before their replay is read (subscription.ts).
    */
-  openStream(
-    walls: readonly string[],
-    res: StreamResponse,
-    retryMs: number,
-    headers?: Headers,
-    format?: StreamFormat,
-  ): Subscriber[] | undefined {
-    const socket = writeStreamHead(res, retryMs, headers);
-    if (socket === undefined) return undefined;
-    const out = new StreamOut(res, socket, this.options.slowClientBytes);
-    out.subscribers = walls.map((wall) => {
-      const subscriber = new Subscriber(wall, out, this.#subscriberOptions, format);
-      const fanout = this.#fanout(wall);
-      // Live from here: what the wall published before is the replay's to send.
-      subscriber.delivered = fanout.published;
-      fanout.subscribers.add(subscriber);
-      return subscriber;
-    });
+  add(stream: OpenStream): void {
+    for (const subscription of stream.subscriptions) {
+      const fanout = this.#fanout(subscription.wall);
+      subscription.delivered = fanout.published;
+      fanout.subscribers.add(subscription);
+    }
     this.#size++;
-    this.#streams.set(res, out);
-    res.on('close', this.#onResponseClose);
-    return out.subscribers;
+    this.#streams.set(stream.output.res, stream);
+    stream.output.res.on('close', this.#onResponseClose);
   }
 
-  /** Writes one page of replay; `fresh`: no position was asked for, or it was reset. */
-  replay(subscriber: Subscriber, page: ReadResult, fresh: boolean): void {
-    const cursor = page.events.at(-1)?.cursor ?? (page.reset !== undefined ? page.start : page.head);
-    subscriber.writeReplay(this.#replayBytes(subscriber, page, fresh, cursor), cursor);
+  /** Drops a stream from its walls (its client left, or it was closed): one stream, however many walls, counted once. */
+  remove(stream: OpenStream): void {
+    if (!stream.markClosed()) return;
+    for (const subscription of stream.subscriptions) {
+      const fanout = this.#walls.get(subscription.wall);
+      if (fanout === undefined) continue;
+      fanout.subscribers.delete(subscription);
+      if (fanout.subscribers.size === 0 && !fanout.dirty) this.#walls.delete(subscription.wall);
+    }
+    this.#size--;
   }
 
-  /** A plain stream's page comes from the memo every such stream shares; another format encodes its own. */
-  #replayBytes(subscriber: Subscriber, page: ReadResult, fresh: boolean, cursor: string): Buffer | undefined {
-    const format = subscriber.format;
-    if (format === undefined) return this.#replays.encode(page, fresh);
-    const reset = page.reset === undefined ? undefined : format.reset(subscriber.wall, page.start, page.reset);
-    const events = page.events.length > 0 ? format.encode(subscriber.wall, page.events) : undefined;
-    if (reset === undefined && events === undefined) format.moveTo(subscriber.wall, cursor);
-    return reset && events ? Buffer.concat([reset, events]) : (reset ?? events);
-  }
-
-  /**
-   * Ends the replay of a stream with its own format: an id-only event with
-   * its position, when a wall's position moved without an event (a fresh
-   * wall with nothing to replay), so the client resumes from there.
-   */
-  settle(subscriber: Subscriber): void {
-    const position = subscriber.format?.position();
-    if (position !== undefined) subscriber.out.write(position, Date.now(), false);
-  }
-
-  /** Resolves once the client took the replay written so far down to the bound (or is gone). */
-  drained(subscriber: Subscriber): Promise<void> {
-    return subscriber.out.drained();
-  }
-
-  /** Ends the replay: what was held meanwhile and comes after it is written, then live. */
-  goLive(subscriber: Subscriber): void {
-    subscriber.goLive();
+  /** A client past the slow-client bound: cut (it reconnects and replays from its position). */
+  evict(stream: OpenStream): void {
+    if (stream.closed) return;
+    this.#slowDisconnects++;
+    this.options.onEvict?.(stream.subscriptions[0]?.wall ?? '');
+    stream.output.destroy();
+    this.remove(stream);
   }
 
   /** The store's live feed: logged now, written by the passes. */
@@ -248,16 +207,14 @@ export class Hub {
     setImmediate(this.#flush);
   }
 
-  /** Disconnects a stream now (the client will reconnect and replay). */
-  close(subscriber: Subscriber): void {
-    if (subscriber.closed) return;
-    subscriber.destroy();
-    this.#removeStream(subscriber.out);
-  }
-
-  /** Drops every stream; each client reconnects and replays from its cursor. */
+  /** Cuts every stream; each client reconnects and replays from its position. */
   disconnectAll(): void {
-    for (const fanout of this.#walls.values()) for (const subscriber of fanout.subscribers) this.close(subscriber);
+    for (const fanout of this.#walls.values()) {
+      for (const subscription of fanout.subscribers) {
+        subscription.stream.output.destroy();
+        this.remove(subscription.stream);
+      }
+    }
   }
 
   /**
@@ -268,7 +225,7 @@ export class Hub {
   shutdown(retryMs: () => number): void {
     clearInterval(this.#sweep);
     for (const fanout of this.#walls.values()) {
-      for (const subscriber of fanout.subscribers) subscriber.end(encodeRetry(retryMs()));
+      for (const subscription of fanout.subscribers) subscription.stream.output.end(encodeRetry(retryMs()));
     }
   }
 
@@ -318,11 +275,11 @@ export class Hub {
         const next = fanout.pass.next();
         if (next.done === true) break;
         budget.visits--;
-        const subscriber = next.value;
-        if (subscriber.delivered >= fanout.published) continue;
-        const { events, frame } = this.#tail(fanout, subscriber.delivered);
-        subscriber.delivered = fanout.published;
-        const delivered = subscriber.offer(events, frame, now);
+        const subscription = next.value;
+        if (subscription.delivered >= fanout.published) continue;
+        const { events, frame } = this.#tail(fanout, subscription.delivered);
+        subscription.delivered = fanout.published;
+        const delivered = subscription.offer(events, frame, now);
         this.#deliveries += delivered;
         if (delivered > 0) this.#writes++;
         budget.writes--;
@@ -366,13 +323,6 @@ export class Hub {
     if (fanout.subscribers.size === 0 && this.#walls.get(fanout.wall) === fanout) this.#walls.delete(fanout.wall);
   }
 
-  #evict(subscriber: Subscriber): void {
-    if (subscriber.closed) return;
-    this.#slowDisconnects++;
-    this.options.onEvict?.(subscriber.wall);
-    this.close(subscriber);
-  }
-
   /** The walls with the most open streams, most first (for bounded per-wall metrics). */
   busiestWalls(count: number): [wall: string, streams: number][] {
     return [...this.#walls.values()]
@@ -381,26 +331,16 @@ export class Hub {
       .slice(0, count);
   }
 
-  /** Drops every subscriber of a stream from its wall: one stream, however many walls, counted once. */
-  #removeStream(out: StreamOut): void {
-    let removed = false;
-    for (const subscriber of out.subscribers) {
-      if (!subscriber.markClosed()) continue;
-      removed = true;
-      const fanout = this.#walls.get(subscriber.wall);
-      if (fanout === undefined) continue;
-      fanout.subscribers.delete(subscriber);
-      if (fanout.subscribers.size === 0 && !fanout.dirty) this.#walls.delete(subscriber.wall);
-    }
-    if (removed) this.#size--;
-  }
-
   /** One sweep for all streams instead of a timer per stream. */
   #heartbeat(): void {
     const now = Date.now();
     const idleSince = now - this.options.heartbeatMs;
     for (const fanout of this.#walls.values()) {
-      for (const subscriber of fanout.subscribers) subscriber.heartbeat(now, idleSince);
+      for (const subscription of fanout.subscribers) {
+        const stream = subscription.stream;
+        // A `: ping` when the stream wrote nothing since `idleSince`, so proxies and clients see traffic.
+        if (stream.output.lastWriteMs <= idleSince && !stream.output.write(PING, now, true)) stream.slow();
+      }
     }
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { encodeComment, encodeEvent, encodeRetry } from '../../src/sse.js';
+import { encodeComment, encodeEvent, encodeRetry } from '../../src/stream/frames.js';
 
 describe('SSE encoding', () => {
   it('splits multi-line data into one data: line per line, whatever the line ending', () => {
