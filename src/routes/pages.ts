@@ -7,8 +7,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { AppDeps, AppEnv } from '../app-deps.js';
 import { ApiError } from '../errors.js';
 import { PAGE_BYTES } from '../http/request.js';
-import { eventBytes, type MessageStore, messagesOf, resumeCursor } from '../store/store.js';
-import type { ShownMessage } from '../views/authors.js';
+import { eventBytes, messagesOf, resumeCursor } from '../store/store.js';
 import { BACK_TO_THE_WALL } from '../views/error-page.js';
 import { parseTimeZone, TIME_ZONE_COOKIE } from '../views/page-clock.js';
 import { renderWallPage, type WallView } from '../views/wall-page.js';
@@ -69,35 +68,10 @@ const pageHeaders = secureHeaders({
   strictTransportSecurity: false,
 });
 
-/**
- * A page of messages before a cursor, oldest first (issue 18, point 2).
- * `more`: older ones exist; `reset`: the cursor is not in the history (it
- * was trimmed, or is another history's), so there is nothing to page from.
- */
-export interface OlderPage {
-  messages: ShownMessage[];
-  more: boolean;
-  reset?: boolean;
-}
-
-export type OlderPageReader = (wall: string, before: string, limit: number) => Promise<OlderPage>;
-
 export interface PageRouteOptions {
-  /**
-   * The store's read backwards, for `/w/{wall}?before=`. Until the store has
-   * one, a bounded scan of the newest history stands in (`scanOlder`).
-   */
-  olderPage?: OlderPageReader;
   /** `GET /api/walls` is served: the page's list of walls asks it. Default false (the page shows only this browser's recent walls). */
   wallListServed?: boolean;
 }
-
-/**
- * Bytes of history the stand-in older read scans: four pages. On a wall
- * with more history than this, `?before=` reaches back this far only,
- * until the store reads backwards itself.
- */
-const OLDER_SCAN_BYTES = 4 * PAGE_BYTES;
 
 /**
  * A read this close to PAGE_BYTES may have stopped at that bound rather
@@ -111,7 +85,6 @@ const CURSOR_LIKE = /^[^\u0000-\u001f\u007f]{1,64}$/;
 /** The server-rendered pages and their static assets. */
 export function pageRoutes(deps: AppDeps, options: PageRouteOptions = {}): Hono<AppEnv> {
   const { config, store } = deps;
-  const olderPage = options.olderPage ?? scanOlder(store, config.historySize);
   const assets = new Map(
     Object.entries(ASSETS).map(([name, { file, type }]) => [
       name,
@@ -136,9 +109,13 @@ export function pageRoutes(deps: AppDeps, options: PageRouteOptions = {}): Hono<
     return { messages, cursor: resumeCursor(recent), olderBefore: more ? messages[0]?.cursor : undefined, notice };
   };
 
-  /** A page of the history before `before`: live from its newest message, with the way forward. */
+  /**
+   * A page of the history before `before`: live from its newest message,
+   * with the way forward. A `before` the store cannot place (trimmed away,
+   * another history's, malformed) shows the newest, and says so.
+   */
   const older = async (wall: string, before: string): Promise<WallView> => {
-    const page = await olderPage(wall, before, config.backlog);
+    const page = await store.readBefore(wall, { before, limit: config.backlog, maxBytes: PAGE_BYTES });
     const last = page.messages.at(-1);
     if (page.reset)
       return newest(wall, `That point of #${wall} is no longer in its history: these are the newest messages.`);
@@ -223,24 +200,6 @@ function cursorParam(c: Context, name: 'before' | 'after'): string | undefined {
     throw new ApiError('invalid_cursor', `"${name}" is not a cursor: follow the page's "Older messages" link.`);
   }
   return raw;
-}
-
-/**
- * The older read until the store has its own (issue 18, point 2): whether
- * `before` is still in the history (a read after it resets when it is not),
- * then the newest history, up to its size and OLDER_SCAN_BYTES, cut before
- * `before`. Bounded, and only asked by the no-JS "Older messages" link.
- */
-function scanOlder(store: MessageStore, historySize: number): OlderPageReader {
-  return async (wall, before, limit) => {
-    const probe = await store.read(wall, { after: before, limit: 1 });
-    if (probe.reset !== undefined) return { messages: [], more: false, reset: true };
-    const history = messagesOf((await store.read(wall, { limit: historySize, maxBytes: OLDER_SCAN_BYTES })).events);
-    const end = history.findIndex((message) => store.compareCursors(message.cursor, before) >= 0);
-    const stop = end === -1 ? history.length : end;
-    const start = Math.max(0, stop - limit);
-    return { messages: history.slice(start, stop), more: start > 0 };
-  };
 }
 
 /**
