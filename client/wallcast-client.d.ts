@@ -152,6 +152,24 @@ export type Position = Readonly<Record<string, string>>;
  */
 export type StreamState = "connecting" | "live" | "reconnecting";
 /**
+ * Who is on a wall (`event: presence`, asked with `presence`): people, not connections.
+ */
+export type Presence = {
+    wall: string;
+    online: number;
+    /**
+     * with `presence: 'members'` (a token that can read the wall)
+     */
+    members?: {
+        id: string;
+        name: string;
+    }[] | undefined;
+    /**
+     * members not listed
+     */
+    more?: number | undefined;
+};
+/**
  * What a subscription calls. Each message reaches `onMessage` once per
  * subscription, even when a reset or a resume sends it again.
  */
@@ -172,6 +190,10 @@ export type StreamHandlers = {
         wall: string | undefined;
     }, position: Position) => void) | undefined;
     onState?: ((state: StreamState) => void) | undefined;
+    /**
+     * who is on a wall, when `presence` was asked (it moves no position)
+     */
+    onPresence?: ((presence: Presence) => void) | undefined;
 };
 export type SubscribeOptions = {
     /**
@@ -182,6 +204,14 @@ export type SubscribeOptions = {
      * messages a wall without a position starts with (server default 50; 0: live only)
      */
     backlog?: number | undefined;
+    /**
+     * ask for `event: presence` on every wall of the stream
+     */
+    presence?: "count" | "members" | undefined;
+    /**
+     * this browser's id (8–64 of `A-Za-z0-9_-`): its streams count as one person
+     */
+    clientId?: string | undefined;
 };
 /**
  * The smallest EventSource this client needs: the browser's, or the

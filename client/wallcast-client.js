@@ -41,6 +41,15 @@
  */
 
 /**
+ * Who is on a wall (`event: presence`, asked with `presence`): people, not connections.
+ * @typedef {object} Presence
+ * @property {string} wall
+ * @property {number} online
+ * @property {{id: string, name: string}[]} [members] with `presence: 'members'` (a token that can read the wall)
+ * @property {number} [more] members not listed
+ */
+
+/**
  * What a subscription calls. Each message reaches `onMessage` once per
  * subscription, even when a reset or a resume sends it again.
  * @typedef {object} StreamHandlers
@@ -48,12 +57,15 @@
  * @property {(deleted: {id: string, wall: string | undefined}, position: Position) => void} [onDelete] a moderator deleted message `id`
  * @property {(reset: {reason: string, wall: string | undefined}, position: Position) => void} [onReset] the wall's position could not be resumed (`trimmed`, `unknown`, `epoch`, `malformed`): its newest messages follow
  * @property {(state: StreamState) => void} [onState]
+ * @property {(presence: Presence) => void} [onPresence] who is on a wall, when `presence` was asked (it moves no position)
  */
 
 /**
  * @typedef {object} SubscribeOptions
  * @property {Record<string, string>} [position] the cursor to resume each wall from (a message's `cursor`, a page's `data-cursor`); a wall without one starts with its newest `backlog` messages
  * @property {number} [backlog] messages a wall without a position starts with (server default 50; 0: live only)
+ * @property {'count' | 'members'} [presence] ask for `event: presence` on every wall of the stream
+ * @property {string} [clientId] this browser's id (8–64 of `A-Za-z0-9_-`): its streams count as one person
  */
 
 /**
@@ -327,6 +339,8 @@ export class Subscription {
   #EventSource;
   #handlers;
   #backlog;
+  #presence;
+  #clientId;
   /** @type {string[]} */
   #walls;
   /** @type {Map<string, string>} */
@@ -356,6 +370,8 @@ export class Subscription {
     this.#EventSource = EventSourceImpl;
     this.#handlers = handlers;
     this.#backlog = options.backlog;
+    this.#presence = options.presence;
+    this.#clientId = options.clientId;
     this.#walls = walls;
     this.#position = new Map(
       walls.flatMap((wall) => (options.position?.[wall] ? [[wall, options.position[wall]]] : [])),
@@ -422,6 +438,8 @@ export class Subscription {
     // The query, not a header: EventSource cannot set one. Its own reconnects send Last-Event-ID, which wins.
     if (resumeFrom.length > 0) query.set('lastEventId', resumeFrom.join(','));
     if (this.#backlog !== undefined) query.set('backlog', String(this.#backlog));
+    if (this.#presence !== undefined) query.set('presence', this.#presence);
+    if (this.#clientId !== undefined) query.set('client', this.#clientId);
     const source = new this.#EventSource(`${this.#endpoint}?${query}`);
     const walls = [...this.#walls];
     this.#source = source;
@@ -437,6 +455,8 @@ export class Subscription {
       message: (event) => this.#message(event),
       delete: (event) => this.#delete(event),
       reset: (event) => this.#reset(event),
+      // No id: presence is not stored, and moves no position.
+      presence: (event) => this.#handlers.onPresence?.(/** @type {Presence} */ (JSON.parse(event.data))),
       error: () => this.#error(source),
     };
     for (const [type, listener] of Object.entries(listeners)) {

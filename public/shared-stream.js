@@ -22,11 +22,19 @@
  *   the last position it heard, so no event is missed; one it heard twice
  *   is merged by id like any other.
  *
+ * - Presence (issue 17): the stream asks for it (`presence=count`, or
+ *   `members` on a page read with a token) and names this browser with one
+ *   client id for all its tabs (`client=`, kept in localStorage), so the
+ *   server counts a person once however many tabs they have. The leader
+ *   passes each `presence` event to every tab, and keeps the last one per
+ *   wall for a tab that opens later.
+ *
  * Without Web Locks (a page on plain HTTP that is not localhost) or
  * BroadcastChannel, the tab holds its own stream, as every tab used to.
  */
 
 /** @typedef {import('./wallcast-client.js').Message} Message */
+/** @typedef {import('./wallcast-client.js').Presence} Presence */
 /** @typedef {import('./wallcast-client.js').Position} Position */
 /** @typedef {import('./wallcast-client.js').StreamState} StreamState */
 /** @typedef {import('./wallcast-client.js').Subscription} Subscription */
@@ -50,6 +58,7 @@
 /**
  * The messages between tabs. Every one says which tab sent it.
  * @typedef {{type: 'hello', from: string, wall: string, cursor: string}
+ *   | {type: 'presence', from: string, presence: Presence}
  *   | {type: 'bye', from: string}
  *   | {type: 'roll-call', from: string}
  *   | {type: 'welcome', from: string, to: string, entries: Entry[] | null}
@@ -71,6 +80,10 @@ const RECENT_EVENTS_PER_WALL = 200;
 const CATCH_UP_PAGE_SIZE = 100;
 /** A history read that failed (the server restarting) is tried again after this. */
 const CATCH_UP_RETRY_MS = 1000;
+/** Where this browser's client id is kept, shared by its tabs. */
+const CLIENT_ID_KEY = 'wallcast:client-id';
+/** The server's shape of a client id (issue 17): 8–64 of A-Z a-z 0-9 _ -. */
+const CLIENT_ID = /^[A-Za-z0-9_-]{8,64}$/;
 /**
  * Walls one stream may follow (the server's bound, API.md "Streaming"). A
  * tab on a wall past it stays `connecting` rather than have the server
@@ -86,6 +99,8 @@ const MAX_STREAM_WALLS = 32;
  * @property {(event: WallEvent) => void} onEvent an event of this tab's wall
  * @property {(state: TabState) => void} onState
  * @property {(role: 'leader' | 'follower' | 'alone') => void} [onRole]
+ * @property {(presence: Presence) => void} [onPresence] who is on this tab's wall
+ * @property {'count' | 'members'} [presence] what the stream asks of presence (default `count`); the leader's page decides
  */
 
 /**
@@ -224,6 +239,9 @@ class TabStream {
       case 'welcome':
         if (note.to === this.tabId) this.welcome(note.entries);
         return;
+      case 'presence':
+        this.presence(note.presence);
+        return;
       case 'event':
         // A leader's stream is its own position; events from the one before it are only merged.
         if (this.leader === undefined) {
@@ -241,6 +259,11 @@ class TabStream {
         this.showState();
         return;
     }
+  }
+
+  /** @param {Presence} presence */
+  presence(presence) {
+    if (presence?.wall === this.wall) this.options.onPresence?.(presence);
   }
 
   /** @param {Position} position */
@@ -335,6 +358,8 @@ class Leader {
   walls = new Set();
   /** Recent events of each wall, oldest first, to welcome a tab. @type {Map<string, Entry[]>} */
   recent = new Map();
+  /** The last presence of each wall, for a tab that opens after it came. @type {Map<string, Presence>} */
+  presence = new Map();
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   reopenTimer;
 
@@ -356,6 +381,8 @@ class Leader {
     for (const { wall, cursor } of tab.tabs.values()) if (!position.has(wall)) position.set(wall, cursor);
     this.subscription = tab.options.client.subscribe([...this.walls].sort(), this.handlers(), {
       position: Object.fromEntries(position),
+      presence: tab.options.presence ?? 'count',
+      clientId: browserClientId(),
     });
     // Tabs that opened while there was no leader, or whose welcome was lost with the last one, say hello again.
     tab.say({ type: 'roll-call', from: tab.tabId });
@@ -381,6 +408,12 @@ class Leader {
         this.record({ wall, cursor, event: { kind: 'reset', reason } }, position);
       },
       onState: () => this.announce(),
+      onPresence: (presence) => {
+        if (typeof presence?.wall !== 'string' || !this.walls.has(presence.wall)) return;
+        this.presence.set(presence.wall, presence);
+        this.tab.say({ type: 'presence', from: this.tab.tabId, presence });
+        this.tab.presence(presence);
+      },
     };
   }
 
@@ -440,11 +473,14 @@ class Leader {
     } else {
       entries = this.eventsAfter(wall, cursor);
     }
+    const presence = this.presence.get(wall);
     if (from === this.tab.tabId) {
       this.tab.welcome(entries);
+      if (presence !== undefined) this.tab.presence(presence);
       return;
     }
     this.tab.say({ type: 'welcome', from: this.tab.tabId, to: from, entries });
+    if (presence !== undefined) this.tab.say({ type: 'presence', from: this.tab.tabId, presence });
     // The new tab has not heard the stream's state yet.
     this.announce();
   }
@@ -458,6 +494,7 @@ class Leader {
       this.walls.delete(wall);
       this.tab.position.delete(wall);
       this.recent.delete(wall);
+      this.presence.delete(wall);
       changed = true;
     }
     if (!changed) return;
@@ -497,6 +534,27 @@ class Leader {
   stop() {
     clearTimeout(this.reopenTimer);
     this.subscription?.close();
+  }
+}
+
+/**
+ * This browser's id for presence: made once, kept in localStorage, the same
+ * in every tab; undefined where storage is refused (each stream then counts once).
+ * @returns {string | undefined}
+ */
+function browserClientId() {
+  try {
+    const known = localStorage.getItem(CLIENT_ID_KEY);
+    if (known !== null && CLIENT_ID.test(known)) return known;
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    const id = btoa(String.fromCharCode(...bytes))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
+    localStorage.setItem(CLIENT_ID_KEY, id);
+    return id;
+  } catch {
+    return undefined;
   }
 }
 

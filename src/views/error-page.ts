@@ -1,6 +1,8 @@
 import type { ApiError } from '../errors.js';
+import { parseWall } from '../wall.js';
 import { escapeHtml } from './message-html.js';
-import { wallPageOf } from './wall-path.js';
+import { renderShell } from './page-shell.js';
+import { wallMeant, wallPageOf, wallPagePath } from './wall-path.js';
 
 /**
  * Where the error page's link goes when the path it came from is not known:
@@ -9,19 +11,70 @@ import { wallPageOf } from './wall-path.js';
  */
 export const BACK_TO_THE_WALL = '/back';
 
+/** A heading a person reads before the server's sentence. */
+const HEADINGS: Record<number, string> = {
+  400: 'That did not work',
+  401: 'This needs a token',
+  403: 'Not allowed',
+  404: 'Nothing here',
+  413: 'Too long',
+  429: 'Slow down a little',
+  503: 'Not available right now',
+};
+
 /**
- * The small HTML page a browser gets for an error: same status, same
- * message, and a way back to the wall it came from. `requestPath`, when
- * given, names that wall directly.
+ * The HTML page a browser gets for an error, in the wall's look: same
+ * status, the server's sentence, and the way on: the wall the person meant
+ * (`/w/Team`, `/w/team/` → `#team`, issue 18 point 6), the wall the request
+ * came from, and for a 503 the same page again. `requestPath`, when given,
+ * names that wall directly.
  */
 export function renderErrorPage(error: ApiError, requestPath?: string): string {
   const back = requestPath === undefined ? BACK_TO_THE_WALL : wallPageOf(requestPath);
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="same-origin">
-<title>${error.status} · wallcast</title><link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/static/wall.css"></head>
-<body><main class="error"><h1>${error.status}</h1><p data-code="${escapeHtml(error.code)}">${escapeHtml(error.message)}</p>
-<p><a id="back" href="${escapeHtml(back)}">Back to the wall</a></p></main></body></html>
-`;
+  const meant = requestPath === undefined ? undefined : wallMeant(requestPath);
+  const wall = requestPath === undefined ? undefined : wallOf(requestPath);
+  const heading =
+    error.code === 'invalid_wall' ? 'That is not a wall name' : (HEADINGS[error.status] ?? 'Something went wrong');
+  const suggestion =
+    meant === undefined ? '' : `<p class="suggestion">Did you mean <b>#${escapeHtml(meant)}</b>?</p>\n`;
+  const go =
+    meant === undefined
+      ? ''
+      : `<a class="button" id="meant" href="${escapeHtml(wallPagePath(meant))}">Open #${escapeHtml(meant)}</a>`;
+  const again =
+    error.status === 503 && requestPath !== undefined && isPage(requestPath)
+      ? `<a class="button" id="again" href="${escapeHtml(requestPath)}">Try again</a>`
+      : '';
+  const backText = back === '/' || back === BACK_TO_THE_WALL ? 'Back to the wall' : `Back to #${back.slice(3)}`;
+  const content = `<main id="inbox" class="error" tabindex="-1">
+<div class="error-card">
+<h2><span class="status-code">${error.status}</span> ${escapeHtml(heading)}</h2>
+<p class="reason" data-code="${escapeHtml(error.code)}">${escapeHtml(error.message)}</p>
+${suggestion}<p class="actions">${go}${again}<a id="back" href="${escapeHtml(back)}">${escapeHtml(backText)}</a></p>
+</div>
+</main>`;
+  return renderShell({
+    title: `${error.status} ${heading} · wallcast`,
+    wall,
+    script: 'error.js',
+    modules: ['wall-switcher.js'],
+    content,
+    bodyClass: 'error-page',
+  });
+}
+
+/** The wall a path names when it is a valid one (for the bar and the list of walls). */
+function wallOf(path: string): string | undefined {
+  const name = /^\/(?:w|api\/walls)\/([^/?#]+)/.exec(path)?.[1];
+  if (name === undefined) return undefined;
+  try {
+    return parseWall(decodeURIComponent(name));
+  } catch {
+    return undefined;
+  }
+}
+
+/** A page path a person can load again (not an API path). */
+function isPage(path: string): boolean {
+  return path === '/' || path.startsWith('/w/');
 }

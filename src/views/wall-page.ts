@@ -1,7 +1,23 @@
-import type { Message } from '../message.js';
-import { messagesOf, type ReadResult, resumeCursor } from '../store/store.js';
+import type { ShownMessage } from './authors.js';
 import { escapeHtml } from './message-html.js';
+import { PageClock } from './page-clock.js';
+import { renderShell } from './page-shell.js';
+import { renderTimeline } from './timeline-html.js';
 import { wallPagePath } from './wall-path.js';
+
+/** What a page of a wall shows: its newest messages, or a page of its history. */
+export interface WallView {
+  /** Oldest first. */
+  messages: readonly ShownMessage[];
+  /** Where the page goes live from: it holds every message of the wall up to this cursor. */
+  cursor: string;
+  /** Older messages exist before this cursor (the oldest shown): the "Older messages" link asks for them. */
+  olderBefore?: string;
+  /** A page of the history: newer messages exist after this cursor (the newest shown). */
+  newerAfter?: string;
+  /** Said above the messages, e.g. that the point asked for is no longer in the history. */
+  notice?: string;
+}
 
 export interface WallPageOptions {
   /** Longest body, in code points as the server counts them; the page counts the same way. */
@@ -10,81 +26,131 @@ export interface WallPageOptions {
   postKey: string;
   /** Posting needs the publish token, which a browser form cannot send: the page says so instead of a form. */
   postingNeedsToken: boolean;
+  /** The reader's IANA time zone (the page's cookie), for days and clock times; UTC, said as such, without it. */
+  timeZone?: string;
+  /** Now, for "Today" and "Yesterday"; default: the clock. */
+  nowMs?: number;
+  /** `GET /api/walls` is served, so the page's list of walls may ask it (issue 18, point 3). Default false. */
+  wallListServed?: boolean;
+  /**
+   * Who reads, when a token says so (issue 16; the lead fills it from the
+   * verified token). The name box becomes "Posting as {name}"; without
+   * `canPost`, the form is replaced by `cannotPost` (or a default sentence)
+   * saying why. `id`, the token's `sub`, marks the reader's own messages.
+   * It also makes the page ask the stream for who is here (`presence=members`).
+   */
+  viewer?: { name: string; canPost: boolean; id?: string; cannotPost?: string };
 }
 
 /**
  * The page's own modules, preloaded so the browser fetches them at once
  * instead of one import after another.
  */
-const MODULES = ['wallcast-client.js', 'shared-stream.js', 'timeline.js', 'relative-time.js', 'compose.js'];
+const MODULES = [
+  'wallcast-client.js',
+  'shared-stream.js',
+  'timeline.js',
+  'authors.js',
+  'relative-time.js',
+  'compose.js',
+  'unread.js',
+  'announcer.js',
+  'older-messages.js',
+  'wall-switcher.js',
+  'presence.js',
+  'own-posts.js',
+];
 
 /**
- * The page of one wall: its newest messages (each the server's fragment,
- * with its time), the cursor to go live from, and the no-JS form.
+ * The page of one wall: its messages grouped by day and author (each the
+ * server's fragment, with its time), the cursor to go live from, the way to
+ * older messages, and the form that posts without JavaScript.
  */
-export function renderWallPage(wall: string, recent: ReadResult, options: WallPageOptions): string {
-  const messages = messagesOf(recent.events).map(withTime);
-  const cursor = resumeCursor(recent);
+export function renderWallPage(wall: string, view: WallView, options: WallPageOptions): string {
+  const clock = new PageClock(options.timeZone, options.nowMs ?? Date.now());
   const name = escapeHtml(wall);
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1, interactive-widget=resizes-content">
-<title>#${name} · wallcast</title>
-<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
-<link rel="stylesheet" href="/static/wall.css">
-<script type="module" src="/static/wall.js"></script>
-${MODULES.map((module) => `<link rel="modulepreload" href="/static/${module}">`).join('\n')}
-</head>
-<body class="wall-page">
-<header>
-<h1>wallcast <span class="wall">#${name}</span></h1>
-<p id="status" role="status" data-state="offline">Not live: reload to see new messages.</p>
-</header>
-<main id="inbox" data-wall="${name}" data-cursor="${escapeHtml(cursor)}" aria-live="polite">
-<p class="empty-state">No messages yet. ${options.postingNeedsToken ? 'New ones will appear here.' : 'Write the first one below.'}</p>
-${messages.join('\n')}
-</main>
-<div class="jump"><button type="button" id="new-messages" hidden>New messages</button></div>
-${options.postingNeedsToken ? tokenNotice() : composeForm(wall, options)}
-</body>
-</html>
-`;
+  const canPost = !options.postingNeedsToken && (options.viewer?.canPost ?? true);
+  const presence = options.viewer === undefined ? 'count' : 'members';
+  const main = `<main id="inbox" class="inbox" data-wall="${name}" data-cursor="${escapeHtml(view.cursor)}" data-time-zone="${escapeHtml(clock.timeZone)}" data-presence="${presence}" tabindex="-1" aria-labelledby="inbox-heading">
+<h2 id="inbox-heading" class="visually-hidden">Messages in #${name}</h2>
+${olderEdge(wall, view)}
+<div id="timeline" class="timeline">
+${renderTimeline(view.messages, clock, options.viewer?.id)}
+</div>
+<p class="empty-state">No messages yet. ${canPost ? 'Write the first one below.' : 'New ones will appear here.'}</p>
+${newerEdge(wall, view)}
+<div id="announcer" class="visually-hidden" aria-live="polite" aria-atomic="true"></div>
+</main>`;
+  const after = `<div class="jump"><button type="button" id="new-messages" hidden>New messages</button></div>
+${canPost ? composeForm(wall, options) : postingClosed(wall, options)}`;
+  return renderShell({
+    title: `#${wall} · wallcast`,
+    wall,
+    script: 'wall.js',
+    modules: MODULES,
+    barEnd: `<div id="presence" class="presence" hidden></div>
+<p id="status" class="status" role="status" data-state="offline" title="Reload the page to see new messages.">Not live</p>`,
+    skipTo: canPost
+      ? { href: '#compose-body', text: 'Skip to the message box' }
+      : { href: '#inbox', text: 'Skip to the messages' },
+    content: `${main}\n${after}`,
+    wallListServed: options.wallListServed,
+    bodyClass: 'wall-page',
+  });
+}
+
+/** The top of the messages: the way to older ones, or where the history begins. */
+function olderEdge(wall: string, view: WallView): string {
+  const notice = view.notice === undefined ? '' : `<p class="history-notice">${escapeHtml(view.notice)}</p>\n`;
+  if (view.olderBefore !== undefined) {
+    const href = `${wallPagePath(wall)}?before=${encodeURIComponent(view.olderBefore)}`;
+    return `${notice}<p class="history-edge"><a class="older" href="${escapeHtml(href)}" data-before="${escapeHtml(view.olderBefore)}">Older messages</a></p>`;
+  }
+  if (view.messages.length === 0) return notice;
+  return `${notice}<p class="history-edge start">This is the beginning of #${escapeHtml(wall)}.</p>`;
+}
+
+/** A page of the history ends with the way forward (the script hides it once it has brought the newer ones). */
+function newerEdge(wall: string, view: WallView): string {
+  if (view.newerAfter === undefined) return '';
+  const page = wallPagePath(wall);
+  const newer = `${page}?after=${encodeURIComponent(view.newerAfter)}`;
+  return `<p class="history-edge newer"><a href="${escapeHtml(newer)}">Newer messages</a><a href="${escapeHtml(page)}">Jump to the newest</a></p>`;
 }
 
 /**
  * The form that posts without JavaScript (303 back to `next`, at the new
  * message). No `maxlength` on the body: it counts UTF-16 units, and would
- * refuse 1001 emoji that the server (counting code points) accepts.
+ * refuse 1001 emoji that the server (counting code points) accepts. The
+ * notes and errors sit above the box, in the form's own room: they push the
+ * messages up, never cover them.
  */
 function composeForm(wall: string, options: WallPageOptions): string {
   const name = escapeHtml(wall);
-  return `<form id="compose" method="post" action="/api/walls/${name}/messages" data-max-body-chars="${options.maxBodyChars}">
+  const identity =
+    options.viewer === undefined
+      ? `<label class="identity" for="compose-author"><span>Name</span><input id="compose-author" name="author" dir="auto" placeholder="anonymous" autocomplete="nickname" enterkeyhint="next"></label>`
+      : `<p class="identity posting-as">Posting as <b><bdi>${escapeHtml(options.viewer.name)}</bdi></b></p>`;
+  return `<form id="compose" method="post" action="/api/walls/${name}/messages" class="compose" data-max-body-chars="${options.maxBodyChars}" aria-labelledby="compose-label">
 <input type="hidden" name="next" value="${escapeHtml(wallPagePath(wall))}">
 <input type="hidden" name="idempotency_key" value="${escapeHtml(options.postKey)}">
-<input name="author" dir="auto" placeholder="Your name (optional)" autocomplete="nickname" aria-label="Your name">
-<textarea id="compose-body" name="body" required dir="auto" rows="2" placeholder="Write a message" aria-label="Message" aria-describedby="counter"></textarea>
-<button type="submit">Post</button>
-<output id="counter" for="compose-body" hidden></output>
 <p id="compose-note" class="note" aria-live="polite" hidden></p>
 <p id="compose-error" class="error" role="alert" hidden></p>
+<div class="compose-head"><label id="compose-label" for="compose-body">Message #${name}</label>${identity}</div>
+<div class="compose-box">
+<textarea id="compose-body" name="body" required dir="auto" rows="1" placeholder="Write a message" aria-describedby="compose-hint counter"></textarea>
+<output id="counter" for="compose-body" hidden></output>
+<button type="submit" class="send"><svg class="icon" viewBox="0 0 20 20" aria-hidden="true" focusable="false"><path d="M2.5 3.2 18 10 2.5 16.8 4.6 10.9 12 10 4.6 9.1z"/></svg><span class="send-label">Send</span></button>
+</div>
+<p id="compose-hint" class="compose-hint" hidden>Enter to send · Shift+Enter for a new line</p>
 </form>`;
 }
 
-function tokenNotice(): string {
-  return `<p id="compose-closed" class="compose-closed">Posting on this wall needs a publish token, so this page only shows messages. Programs that have the token post through the API.</p>`;
-}
-
-/**
- * The message's fragment with its time, inside the fragment's root so it
- * goes wherever the message goes: exact (UTC) for a page without
- * JavaScript; the page's script makes it relative ("2 minutes ago").
- */
-function withTime(message: Message): string {
-  const close = '</div>';
-  if (!message.html.endsWith(close)) return message.html;
-  const exact = `${message.createdAt.slice(0, 10)} ${message.createdAt.slice(11, 16)} UTC`;
-  const time = `<time datetime="${escapeHtml(message.createdAt)}" title="${escapeHtml(exact)}">${escapeHtml(exact)}</time>`;
-  return `${message.html.slice(0, -close.length)}${time}${close}`;
+/** Instead of a form that would fail: why this page cannot post. */
+function postingClosed(wall: string, options: WallPageOptions): string {
+  const why = options.postingNeedsToken
+    ? 'Posting on this wall needs a publish token, so this page only shows messages. Programs that have the token post through the API.'
+    : (options.viewer?.cannotPost ??
+      `You are signed in as ${options.viewer?.name ?? 'someone'}, but your token cannot post to #${wall}: you can read it.`);
+  return `<section class="compose-closed" aria-label="Posting"><p id="compose-closed">${escapeHtml(why)}</p></section>`;
 }

@@ -22,3 +22,37 @@ export function wallPageOf(path: string): string {
     return '/';
   }
 }
+
+/** A wall's page path with something after the name: `/w/Team`, `/w/team/`, `/w/team/extra`. */
+const PAGE_PATH = /^\/w\/([^/?#]+)/;
+
+/**
+ * The wall a person meant by a page path that names none (issue 18, point
+ * 6): `/w/Team` and `/w/team/` (and `/w/Team/anything`) mean `team`.
+ * Undefined when no wall is meant, or the path is that wall's page already.
+ */
+export function wallMeant(path: string): string | undefined {
+  const raw = PAGE_PATH.exec(path)?.[1];
+  if (raw === undefined) return undefined;
+  let name: string;
+  try {
+    name = decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+  const wall = normaliseWallName(name);
+  return wall === undefined || path === `/w/${wall}` ? undefined : wall;
+}
+
+/**
+ * A name as a person types it into "Open a wall": `#Team`, ` Team Chat `
+ * → `team`, `team-chat`. Undefined when even so it is no wall's name.
+ */
+export function normaliseWallName(input: string): string | undefined {
+  const name = input.trim().replace(/^#/, '').trim().replace(/\s+/g, '-').toLowerCase();
+  try {
+    return parseWall(name);
+  } catch {
+    return undefined;
+  }
+}

@@ -58,7 +58,7 @@ describe.skipIf(withoutChromium())('the page a reader keeps open', () => {
   it('opens at the newest, follows at the bottom, counts new ones when scrolled up, and keeps the own post in view', async () => {
     for (let i = 0; i < 40; i++) await post('scroll', `older ${i}`);
     const { page, failures } = await openTab(context, `${server.url}/w/scroll`);
-    const newest = await page.$eval('#inbox .message:last-of-type', (m) => m.id);
+    const newest = await page.$$eval('#inbox .message', (messages) => messages.at(-1)?.id);
     let at = await scrollOf(page, `#${newest}`);
     expect(at.scrolled).toBe(true);
     expect(at.fromBottom).toBeLessThan(2);
@@ -183,7 +183,7 @@ describe.skipIf(withoutChromium())('the page a reader keeps open', () => {
     await page.fill('textarea[name="body"]', 'posted without JavaScript');
     await Promise.all([
       page.waitForURL(/#m[A-Za-z0-9_-]{21}$/, { timeout: 5000 }),
-      page.click('button[type="submit"]'),
+      page.click('#compose button[type="submit"]'),
     ]);
     const target = new URL(page.url()).hash;
     expect(new URL(page.url()).pathname).toBe('/w/nojs-land');
@@ -200,7 +200,7 @@ describe.skipIf(withoutChromium())('the page a reader keeps open', () => {
     await page.fill('textarea[name="body"]', 'x'.repeat(2001));
     await Promise.all([
       page.waitForURL(/\/api\/walls\/nojs-error\/messages$/, { timeout: 5000 }),
-      page.click('button[type="submit"]'),
+      page.click('#compose button[type="submit"]'),
     ]);
     expect(await page.textContent('main.error p')).toContain('the limit is 2000');
     await Promise.all([page.waitForURL(`${server.url}/w/nojs-error`, { timeout: 5000 }), page.click('a#back')]);

@@ -122,7 +122,7 @@ describe.skipIf(withoutChromium())('posting from the page when things go wrong',
       await page.clock.fastForward(10_000);
       await page.waitForSelector('#compose-error:not([hidden])', { timeout: 5000 });
       expect(await page.textContent('#compose-error')).toBe(
-        'The server did not answer within 10 s. Your message is kept: press Post to send it again, and it will be stored once.',
+        'The server did not answer within 10 s. Your message is kept: press Send to send it again, and it will be stored once.',
       );
       expect(await page.inputValue('textarea[name="body"]')).toBe('into the void');
       expect(await page.isDisabled('#compose button[type="submit"]')).toBe(false);

@@ -1,8 +1,11 @@
 /**
  * Chromium for the page's tests: Debian's binary driven by playwright-core,
  * and the few questions every browser test asks of a tab (is it live, which
- * messages does it show, did any request fail).
+ * messages does it show, did any request fail, what would axe-core and a
+ * thumb say of it).
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { CHROMIUM } from './services.js';
 
@@ -126,4 +129,66 @@ export async function waitForBody(page: Page, text: string, ms = LIVE_MS): Promi
 /** The bodies a tab shows, in order. */
 export function shownBodies(page: Page): Promise<string[]> {
   return page.$$eval('#inbox .message .body', (elements) => elements.map((element) => element.textContent ?? ''));
+}
+
+/** axe-core's own build, injected into a page by `evaluate` (which the page's CSP does not govern). */
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * The page's serious and critical accessibility violations by axe-core
+ * (WCAG 2.0–2.2 A and AA rules, and its best practices), each as
+ * "rule: target, target…" so that a failure says what to fix.
+ */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run: (context: Document, options: object) => Promise<AxeResults> } })
+      .axe;
+    const results = await axe.run(document, { resultTypes: ['violations'] });
+    return results.violations.map((violation) => ({
+      id: violation.id,
+      impact: violation.impact,
+      targets: violation.nodes.map((node) => node.target.join(' ')),
+    }));
+  });
+  return violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map((violation) => `${violation.id}: ${violation.targets.join(', ')}`);
+}
+
+interface AxeResults {
+  violations: { id: string; impact: string | null; nodes: { target: string[] }[] }[];
+}
+
+/**
+ * Every control a person can tap that is smaller than `minPx` on a side,
+ * as "selector WxH". Links inside a message's text are exempt, as WCAG
+ * 2.5.5 exempts a link in a sentence; so are controls not on screen.
+ */
+export function smallTargets(page: Page, minPx = 44): Promise<string[]> {
+  return page.evaluate((minPx) => {
+    const controls = document.querySelectorAll<HTMLElement>(
+      'a[href], button, input:not([type="hidden"]), textarea, select, summary, [role="button"], [tabindex="0"]',
+    );
+    const small: string[] = [];
+    for (const control of controls) {
+      if (control.closest('.message .body')) continue;
+      const box = control.getBoundingClientRect();
+      const style = getComputedStyle(control);
+      const shown =
+        box.width > 1 &&
+        box.height > 1 &&
+        style.visibility !== 'hidden' &&
+        box.right > 0 &&
+        box.bottom > 0 &&
+        box.left < innerWidth &&
+        box.top < innerHeight;
+      if (!shown || control.closest('[hidden]')) continue;
+      if (box.width < minPx - 0.5 || box.height < minPx - 0.5) {
+        const name = `${control.tagName.toLowerCase()}${control.id ? `#${control.id}` : ''}${control.className && typeof control.className === 'string' ? `.${control.className.split(' ').join('.')}` : ''}`;
+        small.push(`${name} ${Math.round(box.width)}x${Math.round(box.height)}`);
+      }
+    }
+    return small;
+  }, minPx);
 }
