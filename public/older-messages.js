@@ -4,7 +4,7 @@
  * added above the first one shown while the reader stays where they were
  * (timeline.js keeps the place). They come from
  * `GET /api/walls/{wall}/messages?before={cursor}&limit=N`, which answers
- * `{"messages": [...oldest first], "cursor", "more"}`; each page asks
+ * `{"messages": [...newest first], "cursor", "more"}`; each page asks
  * before the oldest message shown, so none is skipped, and the timeline
  * merges by id, so none is shown twice.
  *
@@ -138,9 +138,6 @@ async function fetchOlder(wall, before) {
   /** @type {Message[]} */
   const messages = body.messages;
   if (body.reset === true) return { messages: [], more: false, refused: true };
-  // Oldest first, as the API says; a page that came newest first is turned round.
-  const first = messages[0];
-  const last = messages.at(-1);
-  if (first !== undefined && last !== undefined && first.createdAt > last.createdAt) messages.reverse();
-  return { messages, more: body.more };
+  // The API pages backwards newest first; the timeline takes them oldest first.
+  return { messages: messages.reverse(), more: body.more };
 }

@@ -41,7 +41,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', opsRoutes(deps));
   app.route('/', compatRoutes(deps));
   app.route('/', docsRoutes());
-  app.route('/', pageRoutes(deps));
+  app.route('/', pageRoutes(deps, { wallListServed: true }));
   const refuse = (c: Context, error: ApiError) => {
     deps.metrics.refused(error.reason ?? error.code);
     return respondWithError(c, error);

@@ -5,8 +5,10 @@ import { Hono } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import { secureHeaders } from 'hono/secure-headers';
 import type { AppDeps, AppEnv } from '../app-deps.js';
+import type { Identity } from '../auth/identity.js';
 import { ApiError } from '../errors.js';
 import { PAGE_BYTES } from '../http/request.js';
+import { authorize } from '../http/request-identity.js';
 import { eventBytes, messagesOf, resumeCursor } from '../store/store.js';
 import { BACK_TO_THE_WALL } from '../views/error-page.js';
 import { parseTimeZone, TIME_ZONE_COOKIE } from '../views/page-clock.js';
@@ -141,6 +143,8 @@ export function pageRoutes(deps: AppDeps, options: PageRouteOptions = {}): Hono<
   };
 
   const page = async (c: Context<AppEnv>, wall: string) => {
+    // A private wall without a token that reads it: the error page says so, and shows no message.
+    const identity = await authorize(c.env.incoming, deps, 'read', [wall]);
     const before = cursorParam(c, 'before');
     const after = before === undefined ? cursorParam(c, 'after') : undefined;
     let view: WallView | undefined;
@@ -155,11 +159,31 @@ export function pageRoutes(deps: AppDeps, options: PageRouteOptions = {}): Hono<
       renderWallPage(wall, view, {
         maxBodyChars: config.maxBodyChars,
         postKey: randomUUID(),
-        postingNeedsToken: config.publishToken !== undefined,
+        postingNeedsToken: postingNeedsToken(wall, identity),
+        postingNeedsGrant: config.publishToken === undefined,
+        viewer: identity === undefined ? undefined : viewerOf(wall, identity),
         timeZone: parseTimeZone(getCookie(c, TIME_ZONE_COOKIE)),
         wallListServed: options.wallListServed,
       }),
     );
+  };
+
+  /** Nobody may post here without a token (a publish token, or a JWT's post grant), and the reader has none. */
+  const postingNeedsToken = (wall: string, identity: Identity | undefined): boolean =>
+    identity === undefined &&
+    (config.publishToken !== undefined || deps.auth.access.refused(undefined, 'post', [wall]).length > 0);
+
+  /** A reader with a token (its cookie): "Posting as Ann", or why not. */
+  const viewerOf = (wall: string, identity: Identity) => {
+    const canPost = deps.auth.access.refused(identity, 'post', [wall]).length === 0;
+    return {
+      name: identity.name,
+      id: identity.sub,
+      canPost,
+      cannotPost: canPost
+        ? undefined
+        : `Signed in as ${identity.name}: this token can read #${wall} but not post to it.`,
+    };
   };
 
   /**

@@ -40,6 +40,8 @@ export interface WallPageOptions {
    * It also makes the page ask the stream for who is here (`presence=members`).
    */
   viewer?: { name: string; canPost: boolean; id?: string; cannotPost?: string };
+  /** Posting needs a token's post grant (WALLCAST_JWT_*), not (only) the publish token: the notice says so. */
+  postingNeedsGrant?: boolean;
 }
 
 /**
@@ -149,7 +151,9 @@ function composeForm(wall: string, options: WallPageOptions): string {
 /** Instead of a form that would fail: why this page cannot post. */
 function postingClosed(wall: string, options: WallPageOptions): string {
   const why = options.postingNeedsToken
-    ? 'Posting on this wall needs a publish token, so this page only shows messages. Programs that have the token post through the API.'
+    ? options.postingNeedsGrant
+      ? 'Posting on this wall needs a token that may post to it, which this site gives its signed-in people; this page only shows messages.'
+      : 'Posting on this wall needs a publish token, so this page only shows messages. Programs that have the token post through the API.'
     : (options.viewer?.cannotPost ??
       `You are signed in as ${options.viewer?.name ?? 'someone'}, but your token cannot post to #${wall}: you can read it.`);
   return `<section class="compose-closed" aria-label="Posting"><p id="compose-closed">${escapeHtml(why)}</p></section>`;

@@ -17,7 +17,7 @@ import { startTestServer } from '../support/server.js';
 import { withoutChromium } from '../support/services.js';
 
 /** ENABLE: true once the server answers `presence=count` with `event: presence` (issue 17). */
-const PRESENCE_SERVED = false;
+const PRESENCE_SERVED = true;
 
 /** The query of every stream a page opens. */
 function streamQueries(page: Page): URLSearchParams[] {
