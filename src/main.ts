@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel, config.logFormat);
   if (cluster.isWorker) {
     const worker = log.child({ worker: Number(process.env.WALLCAST_WORKER_INDEX) });
-    await startWorker(workerConfig(config), cursorOrder(config.store), worker);
+    await startWorker(config, cursorOrder(config.store), worker);
     return;
   }
   let running: { url: string; metricsUrl: string | undefined; close(): Promise<void> };
@@ -146,18 +146,6 @@ function stopOnSignals(running: { close(): Promise<void> }, log: Logger): void {
   process.on('SIGINT', () => stop('SIGINT'));
   // Under npm or npx, a SIGTERM reaches npm, not this process: npm gone is the signal (parent-watch.ts).
   if (startedByPackageManager(process.env)) watchParent((parentPid) => stop(`parent ${parentPid} exited`));
-}
-
-/**
- * A worker's share of the machine: WALLCAST_MAX_SUBSCRIBERS is split among
- * the workers (the connections are handed out in turn, so each gets its part).
- */
-function workerConfig(config: Config): Config {
-  if (config.maxSubscribers === undefined) return config;
-  const index = Number(process.env.WALLCAST_WORKER_INDEX ?? 0);
-  const count = Number(process.env.WALLCAST_WORKER_COUNT ?? 1);
-  const share = Math.floor(config.maxSubscribers / count) + (index < config.maxSubscribers % count ? 1 : 0);
-  return { ...config, maxSubscribers: Math.max(1, share) };
 }
 
 main().catch((error: unknown) => {

@@ -37,6 +37,7 @@ import { LongPolls } from './stream/long-polls.js';
 import { PresenceFanout } from './stream/presence-fanout.js';
 import { ReplayMemo } from './stream/replay-memo.js';
 import type { StreamContext } from './stream/stream.js';
+import { LocalStreamSlots, type StreamSlots } from './stream/stream-slots.js';
 
 /**
  * Pending connections the kernel queues for us (capped by net.core.somaxconn).
@@ -80,6 +81,8 @@ export interface ServerOptions {
   ticketBook?: TicketBook;
   /** Whom presence is shared with, likewise. */
   presenceShare?: PresenceShare;
+  /** WALLCAST_MAX_SUBSCRIBERS's slots, when counted elsewhere (a cluster worker: by the primary). */
+  slots?: StreamSlots;
   /** The post budget, when counted elsewhere (a cluster worker: by the primary). */
   budget?: PostBudget;
   /** A cluster worker: its number; the primary serves WALLCAST_METRICS_PORT, and scrapes join every worker's series. */
@@ -106,7 +109,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     longPolls.wake(wall);
   });
   store.onFeedLost?.(() => hub.disconnectAll());
-  const streams: Omit<StreamContext, 'presence' | 'presenceFanout'> = {
+  const streams: Omit<StreamContext, 'slots' | 'presence' | 'presenceFanout'> = {
     hub,
     store,
     memo: new ReplayMemo(),
@@ -154,7 +157,12 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     maxGraced: config.maxSubscribers,
     log,
   });
-  const streamContext: StreamContext = { ...streams, presence, presenceFanout: new PresenceFanout(presence) };
+  const streamContext: StreamContext = {
+    ...streams,
+    slots: options.slots ?? new LocalStreamSlots(config.maxSubscribers),
+    presence,
+    presenceFanout: new PresenceFanout(presence),
+  };
   const budget = options.budget ?? postBudget(config);
   const posting = new Posting(config, store, metrics, lifecycle, budget, auth);
   const clients = new ClientAddresses(config.trustProxy);

@@ -54,6 +54,7 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
       metrics: () => aggregator.clusterMetrics(),
       tickets: onRedis ? undefined : new MemoryTicketBook(),
       presence: onRedis ? undefined : new MachinePresence(config.presenceGraceMs),
+      maxSubscribers: config.maxSubscribers,
     },
     log,
     config.workerQueueBytes,

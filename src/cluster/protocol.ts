@@ -32,6 +32,7 @@ export interface Calls {
   ticketPut: [id: string, record: TicketRecord];
   ticketTake: [id: string];
   presenceRead: [wall: string, need: PresenceNeed];
+  slotTake: [];
 }
 
 export type Op = keyof Calls;
@@ -65,6 +66,8 @@ export type ToWorker =
 
 export type ToPrimary =
   | { wc: 'call'; id: number; op: Op; args: unknown[] }
+  /** A stream slot given back (WALLCAST_MAX_SUBSCRIBERS). */
+  | { wc: 'slot-give' }
   /** Presence changes of one turn of the worker's loop. */
   | { wc: 'presence'; ops: PresenceOp[] }
   /** The batch `seq` was handed to the hub: the primary may send more. */

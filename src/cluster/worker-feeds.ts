@@ -23,6 +23,8 @@ const STORE_OP_NAMES: ReadonlySet<string> = new Set(STORE_OPS);
 
 interface Feed {
   readonly worker: Worker;
+  /** Stream slots this worker holds (WALLCAST_MAX_SUBSCRIBERS). */
+  slots: number;
   /** Bytes of each batch sent and not yet acknowledged, by seq. */
   readonly unacked: Map<number, number>;
   unackedBytes: number;
@@ -45,6 +47,8 @@ export class WorkerFeeds {
       tickets: TicketBook | undefined;
       /** The machine's presence; undefined on Redis, likewise. */
       presence: MachinePresence | undefined;
+      /** WALLCAST_MAX_SUBSCRIBERS, counted here for the whole machine. */
+      maxSubscribers: number | undefined;
     },
     private readonly log: Logger,
     /** Bytes of batches sent to one worker and not yet acknowledged (WALLCAST_WORKER_QUEUE_BYTES). */
@@ -64,13 +68,14 @@ export class WorkerFeeds {
 
   /** Starts serving a worker: its calls, and every event from now on. */
   attach(worker: Worker): void {
-    const feed: Feed = { worker, unacked: new Map(), unackedBytes: 0, lost: false };
+    const feed: Feed = { worker, slots: 0, unacked: new Map(), unackedBytes: 0, lost: false };
     this.#feeds.set(worker, feed);
     worker.on('message', (message: unknown) => {
       if (!isOurs(message)) return;
       const ours = message as ToPrimary;
-      if (ours.wc === 'call') this.#call(worker, ours.id, ours.op, ours.args);
+      if (ours.wc === 'call') this.#call(feed, ours.id, ours.op, ours.args);
       else if (ours.wc === 'ack') this.#ack(feed, ours.seq);
+      else if (ours.wc === 'slot-give') feed.slots--;
       else if (ours.wc === 'presence') this.machine.presence?.apply(worker, ours.ops);
     });
     worker.once('exit', () => {
@@ -102,6 +107,18 @@ export class WorkerFeeds {
     }
   };
 
+  /** A stream slot for `feed`'s worker, while the machine holds fewer streams than WALLCAST_MAX_SUBSCRIBERS. */
+  #takeSlot(feed: Feed): boolean {
+    const max = this.machine.maxSubscribers;
+    if (max !== undefined) {
+      let taken = 0;
+      for (const each of this.#feeds.values()) taken += each.slots;
+      if (taken >= max) return false;
+    }
+    feed.slots++;
+    return true;
+  }
+
   #ack(feed: Feed, seq: number): void {
     const bytes = feed.unacked.get(seq);
     if (bytes === undefined) return;
@@ -113,9 +130,10 @@ export class WorkerFeeds {
     }
   }
 
-  async #call(worker: Worker, id: number, op: Op, args: unknown[]): Promise<void> {
+  async #call(feed: Feed, id: number, op: Op, args: unknown[]): Promise<void> {
+    const worker = feed.worker;
     try {
-      send(worker, { wc: 'result', id, value: await this.#answer(op, args) });
+      send(worker, { wc: 'result', id, value: await this.#answer(feed, op, args) });
     } catch (error) {
       send(worker, { wc: 'failure', id, failure: failureOf(error) });
       if (!(error instanceof StoreUnavailableError || error instanceof WallLimitError)) {
@@ -124,7 +142,7 @@ export class WorkerFeeds {
     }
   }
 
-  #answer(op: Op, args: unknown[]): Promise<unknown> | unknown {
+  #answer(feed: Feed, op: Op, args: unknown[]): Promise<unknown> | unknown {
     if (STORE_OP_NAMES.has(op)) {
       const call = this.store[op as (typeof STORE_OPS)[number]] as (...args: unknown[]) => Promise<unknown>;
       return call.apply(this.store, args);
@@ -137,6 +155,8 @@ export class WorkerFeeds {
         return tickets?.put(args[0] as string, args[1] as TicketRecord);
       case 'ticketTake':
         return tickets?.take(args[0] as string);
+      case 'slotTake':
+        return this.#takeSlot(feed);
       case 'presenceRead':
         return presence?.read(args[0] as string, args[1] as PresenceNeed) ?? { online: 0 };
       default:

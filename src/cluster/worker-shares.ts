@@ -7,8 +7,22 @@
 import type { TicketBook, TicketRecord } from '../auth/tickets.js';
 import type { Member } from '../presence/person.js';
 import type { PresenceNeed, PresenceShare, SharedView } from '../presence/presence-share.js';
+import type { StreamSlots } from '../stream/stream-slots.js';
 import type { PrimaryLink } from './primary-link.js';
 import type { PresenceOp } from './protocol.js';
+
+/** WALLCAST_MAX_SUBSCRIBERS over the machine: the primary counts every worker's streams. */
+export class WorkerStreamSlots implements StreamSlots {
+  constructor(private readonly link: PrimaryLink) {}
+
+  async take(): Promise<boolean> {
+    return (await this.link.call('slotTake', [])) === true;
+  }
+
+  give(): void {
+    this.link.tell({ wc: 'slot-give' });
+  }
+}
 
 /** The machine's tickets, kept by the primary. */
 export class WorkerTicketBook implements TicketBook {

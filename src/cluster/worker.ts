@@ -13,7 +13,7 @@ import { PostBudget } from '../rate-limit.js';
 import { type RunningServer, startServer } from '../server.js';
 import { PrimaryLink } from './primary-link.js';
 import type { ToPrimary } from './protocol.js';
-import { WorkerPresenceShare, WorkerTicketBook } from './worker-shares.js';
+import { WorkerPresenceShare, WorkerStreamSlots, WorkerTicketBook } from './worker-shares.js';
 import { WorkerStore } from './worker-store.js';
 
 export async function startWorker(
@@ -41,6 +41,7 @@ export async function startWorker(
     store,
     log,
     ...machine,
+    slots: config.maxSubscribers === undefined ? undefined : new WorkerStreamSlots(link),
     worker: {
       index: Number(process.env.WALLCAST_WORKER_INDEX ?? 0),
       metrics: () => link.call('metrics', []) as Promise<string>,

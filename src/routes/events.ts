@@ -35,7 +35,7 @@ type Query = Record<string, string | string[] | undefined>;
  * parses and checks; the stream (stream/stream.ts) does the rest.
  */
 export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { config, hub, metrics } = deps;
+  const { config, metrics } = deps;
   return new Hono<AppEnv>().get('/events', async (c) => {
     const query = queryOf(c.env.incoming.url);
     const several = query.walls !== undefined;
@@ -52,20 +52,25 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
     const fromQuery = typeof query.lastEventId === 'string' && query.lastEventId !== '' ? query.lastEventId : undefined;
     const lastEventId = (typeof header === 'string' && header) || fromQuery;
     if (deps.lifecycle.draining) throw unavailable('The server is restarting; reconnect in a moment.', 'draining');
-    if (config.maxSubscribers !== undefined && hub.size >= config.maxSubscribers) {
-      throw unavailable('This server has as many streams open as it takes; try again shortly.', 'subscriber_cap', 5);
-    }
+
     // A private wall needs a read grant; a ticket (?ticket=) is taken here and nowhere else.
     const identity = await authorize(c.env.incoming, deps, 'read', walls, query);
     if (presence === 'members' && identity === undefined) {
       throw new AuthFailure('token_missing', 'Members are listed only to a token (or ticket) that can read the wall.');
     }
     if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
+    const slots = deps.streams.slots;
+    if (!(await slots.take())) {
+      throw unavailable('This server has as many streams open as it takes; try again shortly.', 'subscriber_cap', 5);
+    }
     const format: StreamFormat = several ? multiWallFormat(data) : data === 'html' ? htmlFormat : plainFormat;
     // Headers that middleware set on the way (with c.header) go out in the stream's own head.
     const res = c.env.outgoing;
     const socket = writeStreamHead(res, connectRetryMs(), c.body(null).headers);
-    if (socket === undefined) throw unavailable('The connection is busy; reconnect.', 'connection_busy');
+    if (socket === undefined) {
+      slots.give();
+      throw unavailable('The connection is busy; reconnect.', 'connection_busy');
+    }
     // HTTP/1.1: the connection answers nothing else from now on, so its parser goes back to Node.
     const connection = c.env.outgoing.socket;
     if (c.env.incoming.httpVersionMajor === 1 && connection !== null) {

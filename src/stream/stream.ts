@@ -36,6 +36,7 @@ import type { ReplayMemo } from './replay-memo.js';
 import type { StreamFormat } from './stream-format.js';
 import type { StreamOutput } from './stream-output.js';
 import { StreamPosition } from './stream-position.js';
+import type { StreamSlots } from './stream-slots.js';
 import { type OpenStream, Subscription } from './subscription.js';
 
 /** Events read per store call while replaying after a Last-Event-ID. */
@@ -60,6 +61,8 @@ const MAX_TIMER_MS = 2_147_483_647;
 /** What every stream of a process shares. */
 export interface StreamContext {
   hub: Hub;
+  /** WALLCAST_MAX_SUBSCRIBERS: a stream holds a slot from its open to its close. */
+  slots: StreamSlots;
   presence: PresenceTracker;
   presenceFanout: PresenceFanout;
   store: Pick<MessageStore, 'read' | 'compareCursors'>;
@@ -116,7 +119,10 @@ export class Stream implements OpenStream {
     this.#presence = request.presence;
   }
 
-  /** Opens a stream on `output` (its head already sent) and registers it with the hub; `run` takes it live. */
+  /**
+   * Opens a stream on `output` (its head already sent, its slot taken) and
+   * registers it with the hub; `run` takes it live.
+   */
   static open(context: StreamContext, request: StreamRequest, output: StreamOutput): Stream {
     const stream = new Stream(context, output, request.format, request);
     context.hub.add(stream);
@@ -132,6 +138,7 @@ export class Stream implements OpenStream {
   markClosed(): boolean {
     if (this.#closed) return false;
     this.#closed = true;
+    this.context.slots.give();
     for (const here of this.#here) here.leave();
     if (this.#presence !== undefined) {
       for (const wall of this.#hearing ?? []) this.context.presenceFanout.remove(this, wall, this.#presence);
