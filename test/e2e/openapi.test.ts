@@ -14,11 +14,25 @@ import type { RunningServer } from '../../src/server.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
 import {
   type AppendOptions,
+  type OlderPage,
+  type ReadBeforeQuery,
   type ReadQuery,
   type ReadResult,
   StoreUnavailableError,
   type WallEvent,
+  type WallList,
+  type WallListQuery,
 } from '../../src/store/store.js';
+import {
+  claims,
+  type JwksServer,
+  keyPair,
+  nowSeconds,
+  secretText,
+  signHmac,
+  signWith,
+  startJwksServer,
+} from '../support/jwt.js';
 import {
   exchange,
   loadOpenApi,
@@ -46,6 +60,17 @@ const UNKNOWN_ID = 'AAAAAAAAAAAAAAAAAAAAA';
 /** Both doors of a post to one wall: the wall's own path and, for `main`, the alias. */
 const POST_PATHS = ['/api/walls/main/messages', '/api/messages'];
 
+/** The keyed server's key: real HS256 tokens, signed by jose. */
+const JWT_SECRET = secretText(40);
+/** On the keyed server: walls only a read grant reads (`main` among them, for the aliases and the long poll). */
+const PRIVATE_WALLS = 'team-*,main';
+/** On the keyed server: the wall anyone may post to without a token. */
+const OPEN_WALL = 'guest';
+/** RFC 6750 §3.1: a request that sent no credential gets the challenge alone, with no error code. */
+const BARE_CHALLENGE = 'Bearer realm="wallcast"';
+/** Not a JWT at all: refused as token_invalid wherever it is sent. */
+const NOT_A_TOKEN = 'not.a.token';
+
 /** A real request, its response held to the document. */
 async function call(base: string, method: string, path: string, init: RequestInit = {}): Promise<Observed> {
   const observed = await exchange(base, method, path, init);
@@ -64,7 +89,11 @@ const form = (fields: Record<string, string>, headers: Record<string, string> = 
 const compatForm = (fields: Record<string, string>, headers: Record<string, string> = {}): RequestInit =>
   form({ _xsrf: XSRF, ...fields }, { Cookie: `_xsrf=${XSRF}`, ...headers });
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
+const tokenCookie = (token: string) => ({ Cookie: `wallcast_token=${token}` });
 const parsed = (observed: Observed) => JSON.parse(observed.text);
+const codeOf = (observed: Observed) => parsed(observed).error.code;
+const challengeOf = (observed: Observed) => observed.headers.get('www-authenticate');
+const signed = (extra: Record<string, unknown>) => signHmac(claims(extra), JWT_SECRET);
 
 /** Every code of src/errors.ts: a code added there and not here fails the typecheck. */
 const EVERY_CODE: Record<ErrorCode, true> = {
@@ -119,6 +148,14 @@ class FailingStore extends MemoryStore {
     this.#check();
     return super.delete(wall, id);
   }
+  override async readBefore(wall: string, query: ReadBeforeQuery): Promise<OlderPage> {
+    this.#check();
+    return super.readBefore(wall, query);
+  }
+  override async listWalls(query: WallListQuery): Promise<WallList> {
+    this.#check();
+    return super.listWalls(query);
+  }
   override async isReady(): Promise<boolean> {
     return !this.down;
   }
@@ -170,13 +207,27 @@ describe('docs/openapi.yaml', () => {
 
 describe('the running server, held to docs/openapi.yaml', () => {
   // Open: no tokens, no limits. Guarded: every token and limit set. Troubled: its store goes down, then it drains.
+  // Keyed: a JWT secret, private and open walls. Keyless: a JWK Set URL that never answers.
   let open: RunningServer;
   let guarded: RunningServer;
   let troubled: RunningServer;
+  let keyed: RunningServer;
+  let keyless: RunningServer;
+  let jwks: JwksServer;
   const troubledStore = new FailingStore({ historySize: 100, historyBytes: 1 << 20, maxWalls: 100 });
+  /** ann reads and posts to team-a; mod moderates team-a and main; outsider has no grant; expired is past its exp. */
+  let tokens: Record<'ann' | 'mod' | 'outsider' | 'expired', string>;
 
   beforeAll(async () => {
-    [open, guarded, troubled] = await Promise.all([
+    jwks = await startJwksServer();
+    jwks.setMode('failing');
+    tokens = {
+      ann: await signed({ name: 'Ann', wallcast: { read: ['team-a'], post: ['team-a'] } }),
+      mod: await signed({ sub: 'mod', name: 'Mo', wallcast: { moderate: ['team-a', 'main'] } }),
+      outsider: await signed({ sub: 'u7' }),
+      expired: await signed({ iat: nowSeconds() - 600, exp: nowSeconds() - 120 }),
+    };
+    [open, guarded, troubled, keyed, keyless] = await Promise.all([
       startTestServer({ WALLCAST_LONGPOLL_MS: String(LONG_POLL_MS) }),
       startTestServer({
         WALLCAST_PUBLISH_TOKEN: PUBLISH_TOKEN,
@@ -185,10 +236,20 @@ describe('the running server, held to docs/openapi.yaml', () => {
         WALLCAST_MAX_WALLS: '1',
       }),
       startTestServer({ WALLCAST_ADMIN_TOKEN: ADMIN_TOKEN }, troubledStore),
+      startTestServer({
+        WALLCAST_JWT_SECRET: JWT_SECRET,
+        WALLCAST_PRIVATE_WALLS: PRIVATE_WALLS,
+        WALLCAST_OPEN_WALLS: OPEN_WALL,
+        // No grace, so no settling after the start: presence events come at once.
+        WALLCAST_PRESENCE_GRACE_MS: '0',
+        WALLCAST_LONGPOLL_MS: String(LONG_POLL_MS),
+      }),
+      startTestServer({ WALLCAST_JWKS_URL: jwks.url.href }),
     ]);
   });
   afterAll(async () => {
-    await Promise.all([open?.close(), guarded?.close(), troubled?.close()]);
+    await Promise.all([open?.close(), guarded?.close(), troubled?.close(), keyed?.close(), keyless?.close()]);
+    await jwks?.stop();
   });
 
   describe('posting', () => {
@@ -491,12 +552,337 @@ describe('the running server, held to docs/openapi.yaml', () => {
     });
   });
 
+  describe('older messages and the wall list (issue 18)', () => {
+    it('pages backwards from a fresh page, newest first, until more is false, then answers nothing', async () => {
+      const path = '/api/walls/older/messages';
+      for (const body of ['one', 'two', 'three', 'four']) await call(open.url, 'POST', path, json({ body }));
+      const fresh = parsed(await call(open.url, 'GET', `${path}?limit=1`));
+      const seen: string[] = fresh.messages.map((m: { body: string }) => m.body);
+      let before: string = fresh.messages[0].cursor;
+      for (let pages = 0, more = true; more; pages++) {
+        expect(pages, 'pages before more is false').toBeLessThan(4);
+        const page = parsed(await call(open.url, 'GET', `${path}?before=${encodeURIComponent(before)}&limit=2`));
+        expect(page.reset).toBe(false);
+        seen.push(...page.messages.map((m: { body: string }) => m.body));
+        expect(page.cursor).toBe(page.messages.at(-1).cursor);
+        before = page.cursor;
+        more = page.more;
+      }
+      expect(seen).toEqual(['four', 'three', 'two', 'one']);
+      const beginning = parsed(await call(open.url, 'GET', `${path}?before=${encodeURIComponent(before)}`));
+      expect(beginning).toEqual({ messages: [], cursor: null, more: false, reset: false });
+    });
+
+    it('answers a before that is no position with the newest messages and reset, and refuses it beside after', async () => {
+      for (const path of POST_PATHS) {
+        const reset = parsed(await call(open.url, 'GET', `${path}?before=nope&limit=1`));
+        expect(reset).toMatchObject({ reset: true, more: true });
+        expect(reset.messages).toHaveLength(1);
+        expect(codeOf(await call(open.url, 'GET', `${path}?before=a&after=b`))).toBe('invalid_cursor');
+        expect(codeOf(await call(open.url, 'GET', `${path}?before=${'x'.repeat(65)}`))).toBe('invalid_cursor');
+      }
+    });
+
+    it('lists walls by last activity, newest first, in pages that walk the same list', async () => {
+      await call(open.url, 'POST', '/api/walls/latest/messages', json({ body: 'the newest post' }));
+      const all = parsed(await call(open.url, 'GET', '/api/walls?limit=100'));
+      expect(all.walls[0].wall).toBe('latest');
+      expect(all.next).toBeNull();
+      const walked: string[] = [];
+      let after = '';
+      for (let pages = 0; ; pages++) {
+        expect(pages, 'pages of one wall').toBeLessThanOrEqual(all.walls.length);
+        const page = parsed(await call(open.url, 'GET', `/api/walls?limit=1${after}`));
+        walked.push(...page.walls.map((w: { wall: string }) => w.wall));
+        if (page.next === null) break;
+        after = `&after=${encodeURIComponent(page.next)}`;
+      }
+      expect(walked).toEqual(all.walls.map((w: { wall: string }) => w.wall));
+      expect(codeOf(await call(open.url, 'GET', '/api/walls?after=nope'))).toBe('invalid_cursor');
+      expect(codeOf(await call(open.url, 'GET', '/api/walls?limit=0'))).toBe('invalid_limit');
+    });
+
+    it('lists a private wall only to a token that may read it, and refuses a token that does not verify', async () => {
+      await call(keyed.url, 'POST', '/api/walls/team-a/messages', json({ body: 'listed' }, bearer(tokens.ann)));
+      await call(keyed.url, 'POST', '/api/messages', json({ body: 'listed' }, bearer(tokens.mod)));
+      await call(keyed.url, 'POST', `/api/walls/${OPEN_WALL}/messages`, json({ body: 'listed' }));
+      const listed = async (headers: Record<string, string>) =>
+        parsed(await call(keyed.url, 'GET', '/api/walls?limit=100', { headers })).walls.map(
+          (w: { wall: string }) => w.wall,
+        );
+      expect((await listed({})).sort()).toEqual([OPEN_WALL]);
+      expect((await listed(bearer(tokens.ann))).sort()).toEqual([OPEN_WALL, 'team-a']);
+      expect((await listed(bearer(tokens.mod))).sort()).toEqual([OPEN_WALL, 'main', 'team-a']);
+      const refused = await call(keyed.url, 'GET', '/api/walls', { headers: bearer(NOT_A_TOKEN) });
+      expect([refused.status, codeOf(refused)]).toEqual([401, 'token_invalid']);
+    });
+  });
+
+  describe('tokens, private walls and tickets (issue 16)', () => {
+    /** The walls' doors on the keyed server, and a token that may post there. */
+    const posters = () =>
+      [
+        ['/api/walls/team-a/messages', tokens.ann],
+        ['/api/messages', tokens.mod],
+      ] as const;
+
+    it('posts as the token says (its name the author, its sub the authorId), and anonymously on an open wall', async () => {
+      const byAnn = await call(
+        keyed.url,
+        'POST',
+        '/api/walls/team-a/messages',
+        json({ body: 'for the team', author: 'Bob' }, bearer(tokens.ann)),
+      );
+      expect(byAnn.status).toBe(201);
+      expect(parsed(byAnn)).toMatchObject({ wall: 'team-a', author: 'Ann', authorId: 'u42' });
+      const byMod = parsed(await call(keyed.url, 'POST', '/api/messages', json({ body: 'hi' }, bearer(tokens.mod))));
+      expect(byMod).toMatchObject({ wall: 'main', author: 'Mo', authorId: 'mod' });
+      const anonymous = await call(
+        keyed.url,
+        'POST',
+        `/api/walls/${OPEN_WALL}/messages`,
+        json({ body: 'hi', author: 'g' }),
+      );
+      expect(parsed(anonymous)).toMatchObject({ author: 'g', authorId: null });
+    });
+
+    it('refuses a post without the grant: 401 with the challenge RFC 6750 asks for, 403 insufficient_scope', async () => {
+      for (const [path, poster] of posters()) {
+        const missing = await call(keyed.url, 'POST', path, json({ body: 'x' }));
+        expect([missing.status, codeOf(missing), challengeOf(missing)]).toEqual([401, 'token_missing', BARE_CHALLENGE]);
+        const expired = await call(keyed.url, 'POST', path, json({ body: 'x' }, bearer(tokens.expired)));
+        expect([expired.status, codeOf(expired)]).toEqual([401, 'token_expired']);
+        expect(challengeOf(expired)).toMatch(
+          /^Bearer realm="wallcast", error="invalid_token", error_description="The token expired at /,
+        );
+        const malformed = await call(keyed.url, 'POST', path, json({ body: 'x' }, bearer(NOT_A_TOKEN)));
+        expect([malformed.status, codeOf(malformed)]).toEqual([401, 'token_invalid']);
+        expect(challengeOf(malformed)).toMatch(/^Bearer realm="wallcast", error="invalid_token", /);
+        const outsider = await call(keyed.url, 'POST', path, json({ body: 'x' }, bearer(tokens.outsider)));
+        expect([outsider.status, codeOf(outsider)]).toEqual([403, 'insufficient_scope']);
+        expect(challengeOf(outsider)).toMatch(
+          /^Bearer realm="wallcast", error="insufficient_scope", error_description="This token cannot post to wall (team-a|main)\."$/,
+        );
+        const crossSite = await call(
+          keyed.url,
+          'POST',
+          path,
+          json({ body: 'x' }, { ...tokenCookie(poster), Origin: 'https://evil.example' }),
+        );
+        expect([crossSite.status, codeOf(crossSite), challengeOf(crossSite)]).toEqual([403, 'forbidden', null]);
+      }
+      const compat = await call(keyed.url, 'POST', '/a/message/new', compatForm({ body: 'x' }));
+      expect([compat.status, codeOf(compat)]).toEqual([401, 'token_missing']);
+    });
+
+    it("reads a private wall only with a read grant, and a refusal shows nothing of the wall's messages", async () => {
+      const teamPage = await call(keyed.url, 'GET', '/api/walls/team-a/messages', { headers: bearer(tokens.ann) });
+      const [teamMessage] = parsed(teamPage).messages;
+      const [mainMessage] = parsed(
+        await call(keyed.url, 'GET', '/api/messages', { headers: bearer(tokens.mod) }),
+      ).messages;
+      const reads: [string, string][] = [
+        ['/api/walls/team-a/messages', tokens.ann],
+        [`/api/walls/team-a/messages?before=${encodeURIComponent(teamMessage.cursor)}`, tokens.ann],
+        [`/api/walls/team-a/messages/${teamMessage.id}`, tokens.ann],
+        ['/api/walls/team-a/presence', tokens.ann],
+        ['/api/messages', tokens.mod],
+        [`/api/messages/${mainMessage.id}`, tokens.mod],
+      ];
+      for (const [path, reader] of reads) {
+        const missing = await call(keyed.url, 'GET', path);
+        expect([missing.status, codeOf(missing), challengeOf(missing)], path).toEqual([
+          401,
+          'token_missing',
+          BARE_CHALLENGE,
+        ]);
+        const outsider = await call(keyed.url, 'GET', path, { headers: bearer(tokens.outsider) });
+        expect([outsider.status, codeOf(outsider)], path).toEqual([403, 'insufficient_scope']);
+        expect(challengeOf(outsider), path).toMatch(
+          /^Bearer realm="wallcast", error="insufficient_scope", error_description="This token cannot read wall (team-a|main)\."$/,
+        );
+        for (const refusal of [missing, outsider]) {
+          expect(refusal.text).not.toContain(teamMessage.id);
+          expect(refusal.text).not.toContain(mainMessage.id);
+        }
+        expect((await call(keyed.url, 'GET', path, { headers: bearer(reader) })).status, path).toBe(200);
+      }
+      // `main` is private here: the Tornado-compat long poll reads it too.
+      const poll = await call(keyed.url, 'POST', '/a/message/updates', compatForm({}));
+      expect([poll.status, codeOf(poll), challengeOf(poll)]).toEqual([401, 'token_missing', BARE_CHALLENGE]);
+      const pollRefused = await call(keyed.url, 'POST', '/a/message/updates', compatForm({}, bearer(tokens.ann)));
+      expect([pollRefused.status, codeOf(pollRefused)]).toEqual([403, 'insufficient_scope']);
+    });
+
+    it('refuses a token that does not verify even on an open wall, but not a stale cookie', async () => {
+      const path = `/api/walls/${OPEN_WALL}/messages`;
+      const sent = await call(keyed.url, 'GET', path, { headers: bearer(NOT_A_TOKEN) });
+      expect([sent.status, codeOf(sent)]).toEqual([401, 'token_invalid']);
+      expect((await call(keyed.url, 'GET', path, { headers: tokenCookie(NOT_A_TOKEN) })).status).toBe(200);
+    });
+
+    it('deletes with a moderate grant: 401 without a token, 403 without the grant, 204 with it', async () => {
+      for (const [path, poster] of posters()) {
+        const { id } = parsed(await call(keyed.url, 'POST', path, json({ body: 'to moderate' }, bearer(poster))));
+        const one = `${path}/${id}`;
+        const missing = await call(keyed.url, 'DELETE', one);
+        expect([missing.status, codeOf(missing), challengeOf(missing)]).toEqual([401, 'token_missing', BARE_CHALLENGE]);
+        const refused = await call(keyed.url, 'DELETE', one, { headers: bearer(tokens.ann) });
+        expect([refused.status, codeOf(refused)]).toEqual([403, 'insufficient_scope']);
+        expect(parsed(refused).error.message).toMatch(/^This token cannot moderate wall (team-a|main)\.$/);
+        expect((await call(keyed.url, 'DELETE', one, { headers: bearer(tokens.mod) })).status).toBe(204);
+      }
+    });
+
+    it('opens a private stream only with a read grant, GET and HEAD, and one refusal names every wall', async () => {
+      for (const method of ['GET', 'HEAD']) {
+        for (const path of ['/api/walls/team-a/events', '/api/events']) {
+          const missing = await call(keyed.url, method, path);
+          expect([missing.status, challengeOf(missing)], `${method} ${path}`).toEqual([401, BARE_CHALLENGE]);
+          const refused = await call(keyed.url, method, path, { headers: bearer(tokens.outsider) });
+          expect(refused.status, `${method} ${path}`).toBe(403);
+          expect(challengeOf(refused)).toMatch(/^Bearer realm="wallcast", error="insufficient_scope", /);
+        }
+        const allowed = await call(keyed.url, method, '/api/walls/team-a/events?backlog=0', {
+          headers: bearer(tokens.ann),
+        });
+        expect(allowed.status).toBe(200);
+      }
+      const several = await call(keyed.url, 'GET', `/api/events?walls=team-a,team-b,${OPEN_WALL},main`, {
+        headers: bearer(tokens.ann),
+      });
+      expect(parsed(several).error).toEqual({
+        code: 'insufficient_scope',
+        message: 'This token cannot read walls team-b and main.',
+      });
+      const members = await call(keyed.url, 'GET', `/api/walls/${OPEN_WALL}/events?presence=members`);
+      expect([members.status, codeOf(members), challengeOf(members)]).toEqual([401, 'token_missing', BARE_CHALLENGE]);
+    });
+
+    it('exchanges a token for a ticket that opens one stream of its walls, once', async () => {
+      const issued = await call(keyed.url, 'POST', '/api/tickets', json({ walls: ['team-a'] }, bearer(tokens.ann)));
+      expect(issued.status).toBe(201);
+      expect(issued.headers.get('cache-control')).toBe('no-store');
+      const { ticket, expiresIn } = parsed(issued);
+      expect(expiresIn).toBeGreaterThanOrEqual(58);
+      const stream = await call(keyed.url, 'GET', `/api/walls/team-a/events?backlog=0&ticket=${ticket}`);
+      expect(stream.status).toBe(200);
+      const again = await call(keyed.url, 'GET', `/api/walls/team-a/events?ticket=${ticket}`);
+      expect([again.status, codeOf(again)]).toEqual([401, 'ticket_invalid']);
+      expect(challengeOf(again)).toMatch(/^Bearer realm="wallcast", error="invalid_token", /);
+      const forGuest = parsed(
+        await call(keyed.url, 'POST', '/api/tickets', json({ walls: [OPEN_WALL] }, bearer(tokens.ann))),
+      ).ticket;
+      const elsewhere = await call(keyed.url, 'GET', `/api/events?walls=${OPEN_WALL},team-a&ticket=${forGuest}`);
+      expect([elsewhere.status, codeOf(elsewhere)]).toEqual([401, 'ticket_invalid']);
+      expect(parsed(elsewhere).error.message).toMatch(/^This ticket is for guest, not team-a/);
+    });
+
+    it('refuses a ticket request without a token, for a wall the token cannot read, or not as documented', async () => {
+      const ask = (body: unknown, headers: Record<string, string> = bearer(tokens.ann)) =>
+        call(keyed.url, 'POST', '/api/tickets', json(body, headers));
+      const missing = await ask({ walls: ['team-a'] }, {});
+      expect([missing.status, codeOf(missing), challengeOf(missing)]).toEqual([401, 'token_missing', BARE_CHALLENGE]);
+      const outsider = await ask({ walls: ['team-a', OPEN_WALL] }, bearer(tokens.outsider));
+      expect([outsider.status, parsed(outsider).error.message]).toEqual([403, 'This token cannot read wall team-a.']);
+      const crossSite = await ask(
+        { walls: ['team-a'] },
+        { ...tokenCookie(tokens.ann), 'Sec-Fetch-Site': 'cross-site' },
+      );
+      expect([crossSite.status, codeOf(crossSite)]).toEqual([403, 'forbidden']);
+      const bad: [unknown, string][] = [
+        [{ walls: [] }, 'bad_request'],
+        [{ walls: 'team-a' }, 'bad_request'],
+        [{ walls: ['Bad!'] }, 'invalid_wall'],
+      ];
+      for (const [body, code] of bad) expect(codeOf(await ask(body)), JSON.stringify(body)).toBe(code);
+      const broken = await call(keyed.url, 'POST', '/api/tickets', {
+        headers: { 'Content-Type': 'application/json', ...bearer(tokens.ann) },
+        body: '{',
+      });
+      expect(codeOf(broken)).toBe('invalid_json');
+      expect((await ask({ walls: ['x'.repeat(5000)] })).status).toBe(413);
+      const text = await call(keyed.url, 'POST', '/api/tickets', {
+        headers: { 'Content-Type': 'text/plain', ...bearer(tokens.ann) },
+        body: 'team-a',
+      });
+      expect(text.status).toBe(415);
+      const keyless = await call(open.url, 'POST', '/api/tickets', json({ walls: ['main'] }, bearer(tokens.ann)));
+      expect([keyless.status, codeOf(keyless)]).toEqual([404, 'not_found']);
+    });
+
+    it("tells a token's stream to re-authenticate before the token expires, in a frame with no id", async () => {
+      const exp = nowSeconds() + 10;
+      const soon = await signed({ name: 'Ann', exp });
+      const sse = new RawSse(`${keyed.url}/api/walls/${OPEN_WALL}/events?backlog=0`, bearer(soon));
+      try {
+        await sse.waitFor('reauth event', (s) => s.frames.some((f) => f.event === 'reauth'));
+        const frame = sse.frames.find((f) => f.event === 'reauth');
+        expect(frame?.id).toBeUndefined();
+        const data = JSON.parse(frame?.data as string);
+        checker.checkSchema('ReauthEventData', data);
+        expect(data).toEqual({ expiresAt: new Date(exp * 1000).toISOString() });
+      } finally {
+        sse.close();
+      }
+    });
+  });
+
+  describe('presence (issue 17)', () => {
+    it('answers how many people are on a wall, uncached, and 400 for a bad wall', async () => {
+      const presence = await call(open.url, 'GET', '/api/walls/main/presence');
+      expect(parsed(presence)).toEqual({ wall: 'main', online: expect.any(Number) });
+      expect(presence.headers.get('cache-control')).toBe('no-store');
+      expect(codeOf(await call(open.url, 'GET', '/api/walls/Bad!/presence'))).toBe('invalid_wall');
+    });
+
+    it('sends presence events with no id: the count to anyone, the members to a token', async () => {
+      const path = `${keyed.url}/api/walls/${OPEN_WALL}/events?backlog=0`;
+      const members = new RawSse(`${path}&presence=members`, bearer(tokens.ann));
+      const count = new RawSse(`${path}&presence=count&client=browser-0001`);
+      try {
+        const presenceOf = (sse: RawSse) => sse.frames.filter((f) => f.event === 'presence');
+        await members.waitFor('a members presence event', (s) => presenceOf(s).length > 0);
+        await count.waitFor('a count presence event', (s) => presenceOf(s).length > 0);
+        for (const frame of [...presenceOf(members), ...presenceOf(count)]) {
+          expect(frame.id).toBeUndefined();
+          checker.checkSchema('Presence', JSON.parse(frame.data as string));
+        }
+        const listed = JSON.parse(presenceOf(members)[0]?.data as string);
+        expect(listed.members).toContainEqual({ id: 'u42', name: 'Ann' });
+        expect(listed.more).toBe(0);
+        expect(Object.keys(JSON.parse(presenceOf(count)[0]?.data as string)).sort()).toEqual(['online', 'wall']);
+      } finally {
+        members.close();
+        count.close();
+      }
+    });
+
+    it('refuses a bad presence or client with 400, GET and HEAD', async () => {
+      for (const method of ['GET', 'HEAD']) {
+        for (const path of ['/api/walls/main/events', '/api/events']) {
+          for (const [query, code] of [
+            ['presence=all', 'invalid_presence'],
+            ['client=short', 'invalid_client'],
+          ]) {
+            const refused = await call(open.url, method, `${path}?${query}`);
+            expect(refused.status, `${method} ${path}?${query}`).toBe(400);
+            if (method === 'GET') expect(codeOf(refused)).toBe(code);
+          }
+        }
+      }
+    });
+  });
+
   describe('a bad day', () => {
     it('answers 503 with Retry-After for everything that needs the store while it is down', async () => {
       troubledStore.down = true;
       const needStore: [string, string, RequestInit][] = [
         ['GET', '/api/walls/main/messages', {}],
         ['GET', '/api/messages', {}],
+        ['GET', '/api/walls/main/messages?before=x', {}],
+        ['GET', '/api/messages?before=x', {}],
+        ['GET', '/api/walls', {}],
         ['GET', `/api/walls/main/messages/${UNKNOWN_ID}`, {}],
         ['GET', `/api/messages/${UNKNOWN_ID}`, {}],
         ['DELETE', `/api/walls/main/messages/${UNKNOWN_ID}`, { headers: bearer(ADMIN_TOKEN) }],
@@ -513,6 +899,24 @@ describe('the running server, held to docs/openapi.yaml', () => {
         expect((await call(troubled.url, method, path, init)).status, `${method} ${path}`).toBe(503);
       }
       troubledStore.down = false;
+    });
+
+    it('answers 503 keys_unavailable with Retry-After while the JWK Set has never been fetched', async () => {
+      // Of an algorithm the JWK Set URL accepts: an HS256 token is refused (401) before any key is looked for.
+      const token = await signWith(await keyPair('ES256'), claims());
+      const needKeys: [string, string, RequestInit][] = [
+        ['GET', '/api/walls/main/presence', { headers: bearer(token) }],
+        ['POST', '/api/tickets', json({ walls: ['main'] }, bearer(token))],
+        ['GET', '/api/walls', { headers: bearer(token) }],
+        ['GET', '/api/walls/main/events', { headers: bearer(token) }],
+      ];
+      for (const [method, path, init] of needKeys) {
+        const refused = await call(keyless.url, method, path, init);
+        expect([refused.status, codeOf(refused)], `${method} ${path}`).toEqual([503, 'unavailable']);
+      }
+      expect(jwks.requests, 'the JWK Set was asked for').toBeGreaterThan(0);
+      const metrics = (await call(keyless.url, 'GET', '/metrics')).text;
+      expect(metrics).toMatch(/^wallcast_refusals_total\{reason="keys_unavailable"\} 4$/m);
     });
 
     it('answers 503 to new streams and to /readyz while draining', async () => {
