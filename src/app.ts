@@ -32,6 +32,13 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     await next();
   });
   if (deps.config.corsOrigins.length > 0) app.use('/api/*', cors(deps.config.corsOrigins));
+  // With tokens, what a read answers depends on who asks: no shared cache may hand one reader's answer to another.
+  if (deps.auth.keyConfigured) {
+    app.use('/api/*', async (c, next) => {
+      c.header('Vary', 'Authorization, Cookie', { append: true });
+      await next();
+    });
+  }
   // One wall's messages and events, mounted per wall and, for `main`, at the short aliases.
   const wall = new Hono<AppEnv>().route('/', messageRoutes(deps)).route('/', eventRoutes(deps));
   app.route('/', wallRoutes(deps));
@@ -131,6 +138,10 @@ const CODE_OF_STATUS: Partial<Record<number, ErrorCode>> = {
 
 function respondWithError(c: Context, error: ApiError): Response {
   for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
+  // RFC 9110 §15.5.2: every 401 says how to authenticate (the publish and admin tokens' too).
+  if (error.status === 401 && error.headers['WWW-Authenticate'] === undefined) {
+    c.header('WWW-Authenticate', 'Bearer realm="wallcast"');
+  }
   const status = error.status as 400;
   return prefersHtml(c) ? c.html(renderErrorPage(error, c.req.path), status) : c.json(errorBody(error), status);
 }

@@ -12,7 +12,7 @@ import type { MiddlewareHandler } from 'hono';
 /** Request headers a page elsewhere may send: posting's and resuming's. */
 const ALLOWED_HEADERS = 'Content-Type, Authorization, Idempotency-Key, Last-Event-ID';
 /** Response headers it may read: where a post went, when to retry, whether it was a replay. */
-const EXPOSED_HEADERS = 'Location, Retry-After, Idempotent-Replayed';
+const EXPOSED_HEADERS = 'Location, Retry-After, Idempotent-Replayed, WWW-Authenticate';
 /** How long a browser may keep a preflight's answer. */
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
@@ -33,7 +33,8 @@ export function cors(allowed: readonly string[]): MiddlewareHandler {
     }
     c.header('Access-Control-Allow-Origin', any ? '*' : (origin as string));
     // A named origin may send credentials (htmx's SSE extension opens its EventSource with
-    // them): nothing here is authorised by a cookie, so they grant nothing. `*` cannot.
+    // them): a page the operator named is trusted with its visitor's token cookie, as its
+    // form posts are (http/same-origin.ts). `*` cannot.
     if (!any) c.header('Access-Control-Allow-Credentials', 'true');
     c.header('Access-Control-Expose-Headers', EXPOSED_HEADERS);
     if (c.req.method === 'OPTIONS' && c.req.header('Access-Control-Request-Method') !== undefined) {

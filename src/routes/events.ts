@@ -55,6 +55,12 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
 
     // A private wall needs a read grant; a ticket (?ticket=) is taken here and nowhere else.
     const identity = await authorize(c.env.incoming, deps, 'read', walls, query);
+    if (presence === 'members' && !deps.auth.keyConfigured) {
+      throw new ApiError(
+        'invalid_presence',
+        'This server verifies no tokens, so it has no members to list: use presence=count.',
+      );
+    }
     if (presence === 'members' && identity === undefined) {
       throw new AuthFailure('token_missing', 'Members are listed only to a token (or ticket) that can read the wall.');
     }

@@ -24,8 +24,11 @@ export function wallRoutes(deps: AppDeps): Hono<AppEnv> {
       if (after !== undefined && parseWallListCursor(after) === undefined) {
         throw new ApiError('invalid_cursor', '"after" is not a wall list cursor: use the "next" this API returned.');
       }
-      // Who asks, for the private walls they may see; a bad token is refused as everywhere.
-      const identity = auth.keyConfigured ? await auth.identify(credentialOf(c.env.incoming, deps)) : undefined;
+      // Who asks, for the private walls they may see: anyone may list the others, so a
+      // stale cookie counts as no token here, as on every wall anyone may read (auth/create-auth.ts).
+      const identity = auth.keyConfigured
+        ? await auth.authorize(credentialOf(c.env.incoming, deps), 'read', [])
+        : undefined;
       const page = await store.listWalls({ limit, after });
       const walls = page.walls
         .filter(({ wall }) => auth.access.refused(identity, 'read', [wall]).length === 0)

@@ -18,6 +18,7 @@ import { PresenceFanout } from '../../src/stream/presence-fanout.js';
 import { ReplayMemo } from '../../src/stream/replay-memo.js';
 import { Stream, type StreamContext, type StreamRequest } from '../../src/stream/stream.js';
 import { StreamOutput } from '../../src/stream/stream-output.js';
+import { LocalStreamSlots } from '../../src/stream/stream-slots.js';
 
 /** A MemoryStore whose next reads wait until the test lets them go. */
 export class HeldStore extends MemoryStore {
@@ -66,6 +67,7 @@ export async function streamServer(request: Partial<StreamRequest> = {}, heartbe
     store,
     memo: new ReplayMemo(),
     log: pino({ level: 'silent' }),
+    slots: new LocalStreamSlots(undefined),
     presence,
     presenceFanout: new PresenceFanout(presence),
   };
