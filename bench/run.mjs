@@ -60,7 +60,7 @@ async function main() {
   process.on('exit', () => children.killAll());
   for (const signal of /** @type {const} */ (['SIGINT', 'SIGTERM'])) process.once(signal, () => process.exit(130));
   const haveNchan = existsSync(NGINX) && existsSync(NCHAN);
-  // The SQLite stores' files and nginx's prefixes of this run; the id names its Redis keys.
+  // The SQLite stores' files of this run; the id names its Redis keys.
   const tmp = mkdtempSync(join(os.tmpdir(), 'wallcast-bench-'));
   const loadgen = startLoadgen(children, root);
   /** @type {import('./scenarios/scenario.mjs').Bench} */

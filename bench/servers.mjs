@@ -65,7 +65,8 @@ const PEER_PADDING = ` ${'x'.repeat(255)}`;
 
 /**
  * The servers' starters, bound to one run: its children, its temporary
- * directory (SQLite files, nginx prefixes) and its id (Redis key prefixes).
+ * directory (SQLite files; nginx gets a prefix of its own, removed on stop)
+ * and its id (Redis key prefixes).
  * @param {object} run
  * @param {import('./processes.mjs').Children} run.children
  * @param {string} run.root the repository
