@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/server.js';
 import { postJson } from '../support/http.js';
+import { claims, secretText, signHmac } from '../support/jwt.js';
 import { startTestServer } from '../support/server.js';
 
 describe('server-rendered pages', () => {
@@ -154,5 +155,51 @@ describe('the page of a server that needs a publish token', () => {
     expect(html).not.toMatch(/<form[^>]*method="post"/);
     expect(html).not.toContain('id="compose"');
     expect(html).toContain('data-cursor=');
+  });
+});
+
+describe('the page of a private wall (issue 16)', () => {
+  const SECRET = secretText(40);
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startTestServer({ WALLCAST_JWT_SECRET: SECRET, WALLCAST_PRIVATE_WALLS: 'team-*' });
+  });
+  afterAll(() => server.close());
+
+  const cookieOf = async (grants: Record<string, string[]>) =>
+    `wallcast_token=${await signHmac(claims({ name: 'Ann', wallcast: grants }), SECRET)}`;
+
+  it('shows no message without a token that reads it: a small page that says the wall is private', async () => {
+    const token = await signHmac(claims({ name: 'Ann', wallcast: { post: ['team-*'] } }), SECRET);
+    await postJson(
+      server.url,
+      '/api/walls/team-a/messages',
+      { body: 'the secret plan' },
+      { Authorization: `Bearer ${token}` },
+    );
+    const res = await fetch(`${server.url}/w/team-a`, { headers: { Accept: 'text/html' } });
+    expect(res.status).toBe(401);
+    const html = await res.text();
+    expect(html).toContain('private');
+    expect(html).not.toContain('the secret plan');
+    const reader = await fetch(`${server.url}/w/team-a`, { headers: { Cookie: await cookieOf({ read: ['team-a'] }) } });
+    expect(reader.status).toBe(200);
+    const readable = await reader.text();
+    expect(readable).toContain('the secret plan');
+    // Read, but not post: the form says why instead of failing.
+    expect(readable).toContain('this token can read #team-a but not post to it');
+    expect(readable).not.toContain('id="compose"');
+  });
+
+  it('says "Posting as Ann" to a reader whose token may post, and asks a reader without one for a token', async () => {
+    const writer = await fetch(`${server.url}/w/team-b`, {
+      headers: { Cookie: await cookieOf({ read: ['team-*'], post: ['team-*'] }) },
+    });
+    const html = await writer.text();
+    expect(html).toContain('Posting as <b><bdi>Ann</bdi></b>');
+    expect(html).toContain('id="compose"');
+    const open = await (await fetch(`${server.url}/w/public`)).text();
+    expect(open).toContain('Posting on this wall needs a token that may post to it');
+    expect(open).not.toContain('id="compose"');
   });
 });
