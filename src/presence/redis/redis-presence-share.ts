@@ -1,5 +1,6 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { keySlot } from '../../store/redis/key-slot.js';
 import { StoreUnavailableError } from '../../store/store.js';
 import type { Member } from '../person.js';
 import { MAX_LISTED_MEMBERS, type PresenceNeed, type PresenceShare, type SharedView } from '../presence-share.js';
@@ -24,9 +25,10 @@ export interface RedisPresenceShareOptions {
   /**
    * The connection, made with `enableOfflineQueue: false` and a
    * `commandTimeout` (as the store's), so that a Redis that does not answer
-   * fails a call at once instead of queueing it. Not closed by the share.
+   * fails a call at once instead of queueing it: to one Redis, or to a
+   * cluster. Not closed by the share.
    */
-  redis: Redis;
+  redis: Redis | Cluster;
   /** The key of one part of a wall's presence; all parts of a wall must hash to one slot. See `presenceKeyOf`. */
   keyOf: (wall: string, part: PresenceKeyPart) => string;
   /** This process among the instances: a fresh one at every start (`nanoid()`), 1–64 of `A-Z a-z 0-9 _ -`. */
@@ -78,6 +80,12 @@ type PresenceCommand = (...keysThenArgs: (string | number)[]) => Promise<Presenc
  * lease renewal (every third of the lease), and for followed walls the
  * version check, which brings the view only when the version moved.
  *
+ * On a cluster (issue 19) a pipeline must stay on one node, and each
+ * wall's keys are in a slot of their own: the calls are sent as one
+ * pipeline per node, as the client's slot map places the walls. A call that
+ * meets a slot moved meanwhile fails like any failed call (the next one
+ * sends everything), and the slot map is read again.
+ *
  * Timing: the lease is `expiryMs - pollMs - emitWindowMs`, so that a
  * process killed just after renewing is reaped by the next poll after its
  * lease and heard by watchers within the window: gone within `expiryMs`.
@@ -88,7 +96,7 @@ export class RedisPresenceShare implements PresenceShare {
   readonly pollMs: number;
   readonly leaseMs: number;
   readonly #renewMs: number;
-  readonly #redis: Redis & { wallPresence: PresenceCommand };
+  readonly #redis: (Redis | Cluster) & { wallPresence: PresenceCommand };
   readonly #keyOf: (wall: string, part: PresenceKeyPart) => string;
   readonly #instanceId: string;
   readonly #log: Logger;
@@ -108,7 +116,7 @@ export class RedisPresenceShare implements PresenceShare {
     this.leaseMs = this.expiryMs - this.pollMs - (options.emitWindowMs ?? EMIT_WINDOW_MS);
     if (this.leaseMs < 3 * TICK_MS) throw new RangeError(`expiryMs ${this.expiryMs} leaves no time for a lease`);
     this.#renewMs = Math.floor(this.leaseMs / 3);
-    this.#redis = options.redis as Redis & { wallPresence: PresenceCommand };
+    this.#redis = options.redis as (Redis | Cluster) & { wallPresence: PresenceCommand };
     this.#redis.defineCommand('wallPresence', { numberOfKeys: PRESENCE_KEY_PARTS.length, lua: PRESENCE_SCRIPT });
     this.#keyOf = options.keyOf;
     this.#instanceId = options.instanceId;
@@ -185,15 +193,19 @@ export class RedisPresenceShare implements PresenceShare {
     clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#inFlight;
-    const pipeline = this.#redis.pipeline();
-    let calls = 0;
+    const last: SharedWall[] = [];
     for (const shared of this.#walls.values()) {
       if (shared.held.size === 0 && shared.pending.size === 0 && shared.synced && !shared.registered) continue;
       shared.need = undefined;
-      this.#queue(pipeline, shared, Math.max(keepMs, 1));
-      calls++;
+      last.push(shared);
     }
-    if (calls > 0) await pipeline.exec().catch(() => undefined);
+    await Promise.all(
+      this.#byNode(last).map((walls) => {
+        const pipeline = this.#redis.pipeline();
+        for (const shared of walls) this.#queue(pipeline, shared, Math.max(keepMs, 1));
+        return pipeline.exec().catch(() => undefined);
+      }),
+    );
     this.#walls.clear();
     this.#dirty.clear();
     this.#listener = undefined;
@@ -241,21 +253,42 @@ export class RedisPresenceShare implements PresenceShare {
     this.#dirty.clear();
     // Most ticks have nothing to send, and an ioredis pipeline is not free to build.
     if (walls.length === 0) return;
+    this.#inFlight = Promise.all(this.#byNode(walls).map((group) => this.#send(group))).then(() => {
+      this.#inFlight = undefined;
+    });
+  }
+
+  /** One pipeline of calls, each settled with its reply. */
+  async #send(walls: SharedWall[]): Promise<void> {
     const pipeline = this.#redis.pipeline();
     const calls = walls.map((shared) => this.#queue(pipeline, shared, this.leaseMs));
-    this.#inFlight = pipeline
-      .exec()
-      .then(
-        (results) => {
-          for (const [i, call] of calls.entries()) this.#settle(call, results?.[i] ?? [new Error('no reply'), null]);
-        },
-        (error: unknown) => {
-          for (const call of calls) this.#settle(call, [error, null]);
-        },
-      )
-      .finally(() => {
-        this.#inFlight = undefined;
-      });
+    let results: [unknown, unknown][];
+    try {
+      results = (await pipeline.exec()) ?? [];
+    } catch (error) {
+      results = calls.map(() => [error, null]);
+    }
+    for (const [i, call] of calls.entries()) this.#settle(call, results[i] ?? [new Error('no reply'), null]);
+  }
+
+  /**
+   * The walls in groups that one pipeline may carry: all of them on one
+   * Redis; on a cluster, those whose slots the same node serves (walls
+   * whose slot the client does not know yet go one by one).
+   */
+  #byNode(walls: SharedWall[]): SharedWall[][] {
+    const redis = this.#redis;
+    if (!redis.isCluster) return walls.length === 0 ? [] : [walls];
+    const slots = (redis as Cluster).slots;
+    const groups = new Map<string, SharedWall[]>();
+    for (const shared of walls) {
+      const slot = keySlot(shared.keys[0] as string);
+      const node = slots[slot]?.[0] ?? `slot ${slot}`;
+      const group = groups.get(node);
+      if (group === undefined) groups.set(node, [shared]);
+      else group.push(shared);
+    }
+    return [...groups.values()];
   }
 
   #queue(pipeline: ChainableCommander, shared: SharedWall, leaseMs: number): Call {
@@ -287,6 +320,10 @@ export class RedisPresenceShare implements PresenceShare {
     if (error !== null && error !== undefined) {
       // Whatever it did or did not do, the next call sends everything.
       shared.synced = false;
+      // A slot that moved (a failover): the next tick groups by the new map.
+      if (this.#redis.isCluster && /^(MOVED|ASK) /.test(String((error as Error).message))) {
+        (this.#redis as Cluster).refreshSlotsCache();
+      }
       if (!this.#down) {
         this.#down = true;
         this.#log.warn({ err: error }, 'redis: presence not shared; counts keep their last value until it is back');

@@ -1,30 +1,135 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisEndpoint } from '../../config-store.js';
 
+/** A connection to one Redis (standalone, or the primary Sentinels name) or to a cluster. */
+export type RedisClient = Redis | Cluster;
+
+/** Longest wait between reconnection attempts (to a Redis, a Sentinel, or a cluster's seeds). */
+const MAX_RECONNECT_MS = 2000;
+
+export interface ConnectOptions {
+  /** A command that takes longer fails; undefined for the blocking feed readers. */
+  commandTimeoutMs?: number;
+  /**
+   * A connection that was sent a command and heard nothing for this long is
+   * dropped and made again: a Redis that stopped (SIGSTOP, a cut network)
+   * is noticed even by a blocking read.
+   */
+  socketTimeoutMs?: number;
+}
+
 /**
- * A connection to the Redis of `endpoint`, for the store and the post
- * budget alike. The cluster and sentinel endpoints of issue 19 are a case
- * each here (and in config.ts's parser), and nowhere else.
+ * A connection to the Redis of `endpoint`, for the store, its feed readers,
+ * the post budget and the side connection alike: the one place that knows
+ * the three kinds of endpoint (config-store.ts parses them).
+ *
+ * The same choices for every kind, each for exactly-once posts and prompt
+ * answers:
+ * - A command fails at once while there is no connection (no offline
+ *   queue): a post answers 503 rather than wait, and a command that never
+ *   left is known not to have run.
+ * - A command in flight when the connection drops fails at once and is
+ *   never sent again by ioredis (`maxRetriesPerRequest: 0`,
+ *   `autoResendUnfulfilledCommands: false`): ioredis would otherwise resend
+ *   an append that may have run, and store it twice.
+ * - Cluster: a command refused with MOVED, ASK, TRYAGAIN or CLUSTERDOWN did
+ *   not run, and ioredis sends it again where the slot now is; one whose
+ *   connection closed is not sent again (`retryDelayOnFailover: 0`), since
+ *   it may have run.
+ * - Sentinel: ioredis asks the Sentinels for the primary at every
+ *   (re)connection and checks that it is one. Its `failoverDetector` stays
+ *   off: in the notes behind issue 19 it could close the client for good
+ *   during a failover; without it, a primary that is killed or demoted
+ *   (Sentinel kills its clients when it demotes it) drops the connection,
+ *   and the reconnection finds the new one.
  */
-export function connectRedis(endpoint: RedisEndpoint, options: RedisOptions): Redis {
+export function connectRedis(endpoint: RedisEndpoint, options: ConnectOptions = {}): RedisClient {
+  const common: RedisOptions = {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: options.commandTimeoutMs,
+    socketTimeout: options.socketTimeoutMs,
+    retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_MS),
+  };
   switch (endpoint.mode) {
     case 'standalone':
-      return new Redis(endpoint.url, options);
+      return new Redis(endpoint.url, common);
+    case 'sentinel':
+      return new Redis({
+        ...common,
+        sentinels: endpoint.sentinels,
+        name: endpoint.masterName,
+        db: endpoint.db,
+        username: endpoint.username,
+        password: endpoint.password,
+        failoverDetector: false,
+        sentinelRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_MS),
+      });
+    case 'cluster':
+      return new Cluster(endpoint.nodes, {
+        enableOfflineQueue: false,
+        retryDelayOnFailover: 0,
+        retryDelayOnMoved: 0,
+        retryDelayOnClusterDown: 100,
+        retryDelayOnTryAgain: 100,
+        slotsRefreshTimeout: 1000,
+        clusterRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_MS),
+        redisOptions: { ...common, username: endpoint.username, password: endpoint.password },
+      });
   }
 }
 
-/** Logs when a connection is lost and when it is back, not each retry. */
-export function reportConnection(redis: Redis, log: Logger): void {
+export function isCluster(client: RedisClient): client is Cluster {
+  return client.isCluster;
+}
+
+/** How long `closeClient` waits for QUIT's answer before it cuts the connection. */
+const QUIT_WAIT_MS = 1000;
+
+/**
+ * Closes a connection within QUIT_WAIT_MS whatever Redis does (issue 19:
+ * shutdown must end): QUIT when Redis answers, then the socket is cut
+ * either way, which also ends ioredis's reconnection attempts.
+ */
+export async function closeClient(client: RedisClient): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    client.quit().catch(() => undefined),
+    new Promise((resolve) => {
+      timer = setTimeout(resolve, QUIT_WAIT_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  client.disconnect();
+}
+
+/** How often a cluster node that keeps failing is logged again. */
+const NODE_REPORT_MS = 10_000;
+
+/** Logs when a connection is lost and when it is back, not each retry; a cluster's nodes each once in a while. */
+export function reportConnection(client: RedisClient, log: Logger): void {
   let lost = false;
-  redis.on('error', (error: Error) => {
+  client.on('error', (error: Error) => {
     if (lost) return;
     lost = true;
     log.warn({ err: error }, 'redis: not answering; posts and reads answer 503 until it is back');
   });
-  redis.on('ready', () => {
+  client.on('ready', () => {
     if (!lost) return;
     lost = false;
     log.info('redis: connection is back');
+  });
+  if (!isCluster(client)) return;
+  const reported = new Map<string, number>();
+  client.on('node error', (error: Error, node: string) => {
+    const nowMs = Date.now();
+    if (nowMs - (reported.get(node) ?? 0) < NODE_REPORT_MS) return;
+    reported.set(node, nowMs);
+    log.warn(
+      { err: error, node },
+      'redis: a cluster node is not answering; its partitions answer 503 until it is back or replaced',
+    );
   });
 }
