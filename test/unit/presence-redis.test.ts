@@ -187,6 +187,7 @@ describe.skipIf(await withoutRedis())('presence on Redis', () => {
     await until('both hear 3', 3000, () => heardA.last?.online === 3 && heardB.last?.online === 3);
 
     await own.kill();
+    await within('killing a Redis already dead returns at once', 1000, own.kill());
     const startMs = performance.now();
     a.tracker.join(wall, client('browser-W'));
     z.leave();
