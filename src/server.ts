@@ -150,6 +150,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           })),
     graceMs: config.presenceGraceMs,
     maxGraced: config.maxSubscribers,
+    maxPeoplePerWall: config.maxSubscribers,
     log,
   });
   const streamContext: StreamContext = { ...streams, presence, presenceFanout: new PresenceFanout(presence) };
