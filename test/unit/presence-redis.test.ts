@@ -84,14 +84,14 @@ describe.skipIf(await withoutRedis())('presence on Redis', () => {
 
   presenceContract('the Redis share', open, closeAll);
 
-  it("defaults to the contract's 15 s for a killed instance, its lease leaving room for a poll and a window", async () => {
+  it("defaults to the contract's 15 s for a killed instance, its lease leaving room for a poll, a tick, a window and a margin", async () => {
     const share = new RedisPresenceShare({
       redis: new Redis(REDIS_URL, { lazyConnect: true }),
       keyOf: presenceKeyOf(prefix),
       instanceId: 'defaults',
       log: pino({ level: 'silent' }),
     });
-    expect([DEFAULT_EXPIRY_MS, share.expiryMs, share.pollMs, share.leaseMs]).toEqual([15_000, 15_000, 500, 13_500]);
+    expect([DEFAULT_EXPIRY_MS, share.expiryMs, share.pollMs, share.leaseMs]).toEqual([15_000, 15_000, 500, 12_900]);
   });
 
   it('joins the shares of two instances into one count that both report within 2 s of each change', async () => {
