@@ -155,6 +155,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           })),
     graceMs: config.presenceGraceMs,
     maxGraced: config.maxSubscribers,
+    maxPeoplePerWall: config.maxSubscribers,
     log,
   });
   const streamContext: StreamContext = {
