@@ -613,8 +613,11 @@ export class Subscription {
         if (open !== this.#opens || this.#closed) return;
         if (!(error instanceof WallcastError)) throw error;
         // Not now (no answer, 429, 5xx): again later, as after a drop. Anything else is the answer.
-        if (transient(error)) this.#restart();
-        else this.#fail(error);
+        if (!transient(error)) return this.#fail(error);
+        // An `update` kept it live while the new connection opened; it has none now.
+        this.#liveWalls = [];
+        if (this.#state === 'live') this.#setState('reconnecting');
+        this.#restart();
       },
     );
   }
