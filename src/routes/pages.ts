@@ -7,6 +7,7 @@ import { secureHeaders } from 'hono/secure-headers';
 import type { AppDeps, AppEnv } from '../app-deps.js';
 import { ApiError } from '../errors.js';
 import { PAGE_BYTES } from '../http/request.js';
+import { authorize } from '../http/request-identity.js';
 import { BACK_TO_THE_WALL } from '../views/error-page.js';
 import { renderWallPage } from '../views/wall-page.js';
 import { wallPageOf } from '../views/wall-path.js';
@@ -75,6 +76,8 @@ export function pageRoutes(deps: AppDeps): Hono<AppEnv> {
   };
 
   const page = async (c: Context<AppEnv>, wall: string) => {
+    // A private wall's page needs a read grant (issue 16); a refusal is the small HTML error page.
+    await authorize(c.env.incoming, deps, 'read', [wall]);
     const recent = await store.read(wall, { limit: config.backlog, maxBytes: PAGE_BYTES });
     setXsrfCookie(c);
     c.header('Cache-Control', 'no-store');

@@ -132,6 +132,50 @@ describe('auth refusals on every door of a private wall', () => {
     expect(polled.json.messages.map((m: { body: string }) => m.body)).toEqual(['PRIVATE-main-body']);
   });
 
+  it("refuses a private wall's page with the small HTML error page and the challenge, none of its messages", async () => {
+    const html = { Accept: 'text/html' };
+    const exp = nowSeconds() - 120;
+    const stale = await server.token({ exp, iat: exp - 60, wallcast: { read: ['*'] } });
+    const outsider = await server.token({ wallcast: { read: ['team-z'] } });
+    for (const [as, code, status] of [
+      [{}, 'token_missing', 401],
+      [{ cookie: `wallcast_token=${stale}` }, 'token_expired', 401],
+      [{ bearer: outsider }, 'insufficient_scope', 403],
+    ] as const) {
+      for (const path of ['/w/team-a', '/w/main', '/']) {
+        const page = await server.call(path, { ...as, headers: html, label: `${path} (${code})` });
+        expect({ path, status: page.status, code: /data-code="([a-z_]+)"/.exec(page.text)?.[1] }).toEqual({
+          path,
+          status,
+          code,
+        });
+        expect(page.headers['content-type']).toMatch(/^text\/html/);
+        expect(page.headers['www-authenticate']).toMatch(/^Bearer realm="wallcast"/);
+        expect(page.text).toMatch(/is private: reading needs a token|token expired at|token cannot read wall/);
+        for (const message of secrets) expect(page.text).not.toContain(message.body);
+      }
+    }
+    const reader = await server.token({ wallcast: { read: ['team-*'] } });
+    const page = await server.call('/w/team-a', { cookie: `wallcast_token=${reader}`, headers: html });
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('PRIVATE-team-a-body');
+  });
+
+  it('lists a private wall only to a token that may read it', async () => {
+    const lobby = await server.token({ wallcast: { post: ['lobby'] } });
+    expect((await server.call('/api/walls/lobby/messages', { bearer: lobby, body: { body: 'public' } })).status).toBe(
+      201,
+    );
+    const names = async (bearer?: string) =>
+      ((await server.call('/api/walls', { bearer })).json.walls as { wall: string }[]).map((w) => w.wall).sort();
+    expect(await names()).toEqual(['lobby']);
+    expect(await names(await server.token({ wallcast: { read: ['team-*'] } }))).toEqual(['lobby', 'team-a', 'team-b']);
+    expectRefusal(await server.call('/api/walls', { bearer: server.remember('not-a-jwt') }), {
+      status: 401,
+      code: 'token_invalid',
+    });
+  });
+
   it('refuses a several-wall stream with one answer naming every private wall it may not read', async () => {
     const path = '/api/events?walls=team-a,lobby,team-b';
     const sse = { Accept: 'text/event-stream' };
