@@ -83,6 +83,45 @@ describe('a server with WALLCAST_JWT_PUBLIC_KEY (a PEM file)', () => {
   });
 });
 
+describe('a server whose WALLCAST_JWKS_URL has never answered', () => {
+  let jwks: JwksServer;
+  let pair: KeyPair;
+  let server: AuthServer;
+  beforeAll(async () => {
+    pair = await keyPair('ES256');
+    jwks = await startJwksServer([pair.jwk]);
+    jwks.setMode('failing');
+    server = await startAuthServer({ WALLCAST_JWKS_URL: jwks.url.href, WALLCAST_PRIVATE_WALLS: 'team-*' });
+  });
+  afterAll(async () => {
+    await server?.close();
+    await jwks?.stop();
+  });
+
+  it('answers a token 503 unavailable with Retry-After (the token may be fine), and serves what needs none', async () => {
+    const token = server.remember(await signWith(pair, claims(grants)));
+    for (const [path, headers] of [
+      ['/api/walls/team-a/messages', {}],
+      ['/api/walls/lobby/messages', {}],
+      ['/api/walls/team-a/events', SSE],
+    ] as const) {
+      const answer = await server.call(path, { bearer: token, headers });
+      expect({ path, status: answer.status, code: answer.json?.error?.code }).toEqual({
+        path,
+        status: 503,
+        code: 'unavailable',
+      });
+      expect(Number(answer.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+    }
+    const anonymous = await server.call('/api/walls/lobby/messages');
+    expect(anonymous.status).toBe(200);
+    // A cookie comes unasked: while it cannot be checked, a wall anyone may read is read without it.
+    const withCookie = await server.call('/api/walls/lobby/messages', { cookie: `wallcast_token=${token}` });
+    expect(withCookie.status, withCookie.text).toBe(200);
+    expectRefusal(await server.call('/api/walls/team-a/messages'), { status: 401, code: 'token_missing' });
+  });
+});
+
 describe('a server with WALLCAST_JWKS_URL (a JWK Set served over HTTP)', () => {
   let jwks: JwksServer;
   let current: KeyPair;
