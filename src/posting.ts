@@ -14,6 +14,7 @@
  */
 
 import { nanoid } from 'nanoid';
+import { BEARER_CHALLENGE } from './auth/auth-failure.js';
 import type { Auth } from './auth/create-auth.js';
 import type { Credential, Identity } from './auth/identity.js';
 import type { Config } from './config.js';
@@ -125,7 +126,9 @@ export class Posting {
       ? await this.auth.authorize(attempt.credential(), 'post', [attempt.wall])
       : undefined;
     if (publishToken !== undefined && identity === undefined) {
-      throw new ApiError('unauthorized', 'Posting needs "Authorization: Bearer <token>".');
+      throw new ApiError('unauthorized', 'Posting needs "Authorization: Bearer <token>".', {
+        'WWW-Authenticate': BEARER_CHALLENGE,
+      });
     }
     if (identity?.via === 'cookie') attempt.assertSameOrigin();
     return identity;

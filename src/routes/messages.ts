@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { validator } from 'hono/validator';
 import type { AppDeps, AppEnv } from '../app-deps.js';
+import { BEARER_CHALLENGE } from '../auth/auth-failure.js';
 import { ApiError } from '../errors.js';
 import { postAttempt } from '../http/post-attempt.js';
 import { readPostFields } from '../http/post-body.js';
@@ -71,7 +72,9 @@ export function messageRoutes(deps: AppDeps): Hono<AppEnv> {
       } else if (config.adminToken === undefined) {
         throw new ApiError('not_found', 'Deleting messages is not enabled here (WALLCAST_ADMIN_TOKEN is not set).');
       } else if (!admin) {
-        throw new ApiError('unauthorized', 'Deleting needs "Authorization: Bearer <admin token>".');
+        throw new ApiError('unauthorized', 'Deleting needs "Authorization: Bearer <admin token>".', {
+          'WWW-Authenticate': BEARER_CHALLENGE,
+        });
       }
       const deleted = await store.delete(wall, c.req.param('id'));
       if (deleted === undefined) throw new ApiError('not_found', 'There is no such message on this wall.');

@@ -6,7 +6,10 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/message.js';
-import { type AuthServer, expectRefusal, startAuthServer } from '../support/auth-server.js';
+import type { RunningServer } from '../../src/server.js';
+import { type AuthServer, call, expectRefusal, SECRET, startAuthServer } from '../support/auth-server.js';
+import { claims, signHmac } from '../support/jwt.js';
+import { startTestServer } from '../support/server.js';
 import { RawSse } from '../support/sse-reader.js';
 
 const XSRF = 'abcdefabcdefabcdefabcdef';
@@ -143,6 +146,8 @@ describe('the publish and admin tokens beside JWTs', () => {
       status: 401,
       code: 'unauthorized',
     });
+    // RFC 9110 §15.5.2: every 401 names its scheme.
+    expect(anonymous.headers['www-authenticate']).toBe('Bearer realm="wallcast"');
     const reader = await server.token({ wallcast: { read: ['*'] } });
     expectRefusal(await server.call('/api/walls/lobby/messages', { bearer: reader, body: { body: 'x' } }), {
       status: 403,
@@ -174,5 +179,36 @@ describe('the publish and admin tokens beside JWTs', () => {
       status: 401,
       code: 'token_missing',
     });
+  });
+});
+
+describe('a server without a key', () => {
+  const PUBLISH = 'publish-token-0123456789abcdef';
+  const ADMIN = 'admin-token-0123456789abcdef';
+  let server: RunningServer;
+  let jwt: string;
+  beforeAll(async () => {
+    server = await startTestServer({ WALLCAST_PUBLISH_TOKEN: PUBLISH, WALLCAST_ADMIN_TOKEN: ADMIN });
+    jwt = await signHmac(claims({ name: 'Ann', wallcast: { post: ['*'], moderate: ['*'] } }), SECRET);
+  });
+  afterAll(() => server?.close());
+
+  it('reads no JWT at all, as before issue 16: the publish and admin tokens decide, their 401s with the challenge', async () => {
+    const read = await call(server.url, '/api/walls/lobby/messages', { bearer: jwt });
+    expect(read.status).toBe(200);
+    const post = await call(server.url, '/api/walls/lobby/messages', { bearer: jwt, body: { body: 'x' } });
+    expect({ status: post.status, code: post.json.error.code }).toEqual({ status: 401, code: 'unauthorized' });
+    expect(post.headers['www-authenticate']).toBe('Bearer realm="wallcast"');
+    const published = await call(server.url, '/api/walls/lobby/messages', {
+      bearer: PUBLISH,
+      body: { body: 'published', author: 'ci' },
+    });
+    expect(published.json).toMatchObject({ author: 'ci', authorId: null });
+    const path = `/api/walls/lobby/messages/${published.json.id}`;
+    const deleted = await call(server.url, path, { method: 'DELETE', bearer: jwt });
+    expect({ status: deleted.status, code: deleted.json.error.code }).toEqual({ status: 401, code: 'unauthorized' });
+    expect(deleted.headers['www-authenticate']).toBe('Bearer realm="wallcast"');
+    expect((await call(server.url, path, { method: 'DELETE', bearer: ADMIN })).status).toBe(204);
+    expect((await call(server.url, '/api/tickets', { bearer: jwt, body: { walls: ['lobby'] } })).status).toBe(404);
   });
 });
