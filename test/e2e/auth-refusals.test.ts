@@ -226,6 +226,31 @@ describe('auth refusals on every door of a private wall', () => {
     expectRefusal(answer, { status: 401, code: 'token_invalid', message: /one token, no spaces/ });
   });
 
+  it('counts refusals by reason in /metrics', async () => {
+    const counts = async () => {
+      const text = (await server.call('/metrics', { headers: { Accept: 'text/plain' } })).text;
+      const count = (reason: string) =>
+        Number(new RegExp(`^wallcast_refusals_total\\{reason="${reason}"\\} (\\d+)$`, 'm').exec(text)?.[1] ?? 0);
+      return Object.fromEntries(
+        ['token_missing', 'token_invalid', 'token_expired', 'ticket_invalid', 'insufficient_scope'].map((r) => [
+          r,
+          count(r),
+        ]),
+      );
+    };
+    const before = await counts();
+    const exp = nowSeconds() - 120;
+    await server.call('/api/walls/team-a/messages');
+    await server.call('/api/walls/team-a/messages', { bearer: server.remember('not-a-jwt') });
+    await server.call('/api/walls/team-a/messages', { bearer: await server.token({ exp, iat: exp - 1 }) });
+    await server.call(`/api/walls/team-a/events?ticket=${'A'.repeat(32)}`, {
+      headers: { Accept: 'text/event-stream' },
+    });
+    await server.call('/api/walls/team-a/messages', { bearer: await server.token() });
+    const after = await counts();
+    for (const reason of Object.keys(before)) expect(after[reason], reason).toBe((before[reason] ?? 0) + 1);
+  });
+
   it('refuses a 16 KB token at once with the contract JSON (401 token_invalid)', async () => {
     const huge = server.remember(`${'x'.repeat(16 * 1024 - 20)}.y.z`);
     const started = performance.now();
