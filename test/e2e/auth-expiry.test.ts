@@ -18,6 +18,31 @@ const TIMER_SLACK_MS = 750;
 
 const reauthOf = (frames: SseFrame[]) => frames.find((frame) => frame.event === 'reauth');
 
+/** Posts to `wall` one after another, 25 ms apart, until stopped: the ids stored, in order, and any failures. */
+function steadyPosts(server: AuthServer, wall: string, token: string) {
+  const posted: string[] = [];
+  const failures: string[] = [];
+  let posting = true;
+  const loop = (async () => {
+    for (let n = 0; posting; n++) {
+      const answer = await server
+        .call(`/api/walls/${wall}/messages`, { bearer: token, body: { body: `post ${n}` }, label: `post ${n}` })
+        .catch((error: Error) => ({ status: 0, text: error.message, json: undefined }));
+      if (answer.status === 201) posted.push(answer.json.id);
+      else failures.push(`post ${n}: ${answer.status} ${answer.text}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  })();
+  return {
+    posted,
+    failures,
+    stop: async () => {
+      posting = false;
+      await loop;
+    },
+  };
+}
+
 describe('a stream opened with a token that expires', () => {
   let server: AuthServer;
   beforeAll(async () => {
@@ -34,53 +59,43 @@ describe('a stream opened with a token that expires', () => {
   it.concurrent('gets reauth at once, ends at exp, and resumes with a fresh token: nothing lost, nothing doubled', async () => {
     const wall = 'team-expiry';
     const poster = await server.token({ wallcast: { post: [wall] } });
-    const posted: string[] = [];
-    let posting = true;
-    // Steady posts from before the first stream until the resumed one has caught up.
-    const posts = (async () => {
-      for (let n = 0; posting; n++) {
-        const answer = await server.call(`/api/walls/${wall}/messages`, {
-          bearer: poster,
-          body: { body: `post ${n}` },
-          label: `post ${n}`,
-        });
-        expect(answer.status, answer.text).toBe(201);
-        posted.push(answer.json.id);
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-    })();
-    const exp = nowSeconds() + 3;
-    const expiring = await server.token({ exp, wallcast: { read: [wall] } });
-    const first = open(wall, expiring);
-    await first.waitFor('reauth at once (less than 30 s remain)', (s) => reauthOf(s.frames) !== undefined, 1500);
-    const reauth = reauthOf(first.frames) as SseFrame;
-    expect(reauth.id).toBeUndefined();
-    expect(JSON.parse(reauth.data ?? '')).toEqual({ expiresAt: new Date(exp * 1000).toISOString() });
-    await first.waitFor('the stream ends at exp', (s) => s.closed, 3000 + TIMER_SLACK_MS + 1000).catch(() => {});
-    expect(first.closed).toBe(true);
-    const endedAt = first.arrivals.at(-1) as number;
-    expect(endedAt).toBeGreaterThanOrEqual(exp * 1000 - 50);
-    expect(endedAt).toBeLessThan(exp * 1000 + TIMER_SLACK_MS);
-    expect(first.frames.at(-1)?.retry).toBe(500);
-    const seenFirst = first.messages<Message>().map((m) => m.id);
-    expect(seenFirst.length).toBeGreaterThan(0);
-    const lastId = first.frames.filter((f) => f.id !== undefined).at(-1)?.id as string;
+    const steady = steadyPosts(server, wall, poster);
+    try {
+      const exp = nowSeconds() + 3;
+      const expiring = await server.token({ exp, wallcast: { read: [wall] } });
+      const first = open(wall, expiring);
+      await first.waitFor('reauth at once (less than 30 s remain)', (s) => reauthOf(s.frames) !== undefined, 1500);
+      const reauth = reauthOf(first.frames) as SseFrame;
+      expect(reauth.id).toBeUndefined();
+      expect(JSON.parse(reauth.data ?? '')).toEqual({ expiresAt: new Date(exp * 1000).toISOString() });
+      await first.waitFor('the stream ends at exp', (s) => s.closed, 3000 + TIMER_SLACK_MS + 1000).catch(() => {});
+      expect(first.closed).toBe(true);
+      const endedAt = first.arrivals.at(-1) as number;
+      expect(endedAt).toBeGreaterThanOrEqual(exp * 1000 - 50);
+      expect(endedAt).toBeLessThan(exp * 1000 + TIMER_SLACK_MS);
+      expect(first.frames.at(-1)?.retry).toBe(500);
+      const seenFirst = first.messages<Message>().map((m) => m.id);
+      expect(seenFirst.length).toBeGreaterThan(0);
+      const lastId = first.frames.filter((f) => f.id !== undefined).at(-1)?.id as string;
 
-    const fresh = await server.token({ wallcast: { read: [wall] } });
-    const resumed = open(wall, fresh, lastId);
-    // Posts go on while the client came back; a few more after it is live.
-    await resumed.waitFor('the resumed stream is live and has caught up', (s) => s.messages().length >= 5, 5000);
-    posting = false;
-    await posts;
-    await resumed.waitFor(
-      'every post on one of the two streams',
-      (s) => s.messages<Message>().at(-1)?.id === posted.at(-1),
-      5000,
-    );
-    const seen = [...seenFirst, ...resumed.messages<Message>().map((m) => m.id)];
-    expect(seen).toEqual(posted);
-    expect(reauthOf(resumed.frames)).toBeUndefined();
-    resumed.close();
+      const fresh = await server.token({ wallcast: { read: [wall] } });
+      const resumed = open(wall, fresh, lastId);
+      // Posts go on while the client came back; a few more after it is live.
+      await resumed.waitFor('the resumed stream is live and has caught up', (s) => s.messages().length >= 5, 5000);
+      await steady.stop();
+      await resumed.waitFor(
+        'every post on one of the two streams',
+        (s) => s.messages<Message>().at(-1)?.id === steady.posted.at(-1),
+        5000,
+      );
+      const seen = [...seenFirst, ...resumed.messages<Message>().map((m) => m.id)];
+      expect(seen).toEqual(steady.posted);
+      expect(reauthOf(resumed.frames)).toBeUndefined();
+      resumed.close();
+    } finally {
+      await steady.stop();
+    }
+    expect(steady.failures).toEqual([]);
   });
 
   it.concurrent('gets reauth 30 s before exp, not at once, when more remains', async () => {
