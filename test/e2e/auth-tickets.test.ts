@@ -41,6 +41,15 @@ describe('stream tickets', () => {
     expect(replay.text).not.toContain('on team-a');
   });
 
+  it('takes no ticket on a HEAD of a stream (it opens none), so the stream opened after it still has its ticket', async () => {
+    const ticket = await server.ticket(reader, ['team-a']);
+    const head = await server.call(`/api/walls/team-a/events?ticket=${ticket}`, { method: 'HEAD', headers: SSE });
+    // A ticket alone says nobody to a HEAD: a private wall needs a token there.
+    expect(head.status).toBe(401);
+    const first = await stream('/api/walls/team-a/events', ticket);
+    expect(first.status).toBe(200);
+  });
+
   it('refuses a ticket for wall A on wall B as ticket_invalid, and that use spends it', async () => {
     const ticket = await server.ticket(reader, ['team-a']);
     const elsewhere = await stream('/api/walls/team-b/events', ticket);
