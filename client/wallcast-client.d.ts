@@ -8,19 +8,22 @@ export function newIdempotencyKey(): string;
 export function countCodePoints(text: string): number;
 /**
  * A failure a person can act on: `message` says what happened in words,
- * `code` is the server's (`rate_limited`, `unavailable`, …) or the client's
- * own: `network` (no answer at all), `timeout`, `aborted`.
+ * `code` is the server's (`rate_limited`, `unavailable`, `token_expired`,
+ * …) or the client's own: `network` (no answer at all), `timeout`,
+ * `aborted`, `get_token_failed` (`getToken` threw, gave no token, or took
+ * longer than `timeoutMs`; `cause` holds what it threw).
  */
 export class WallcastError extends Error {
     /**
      * @param {string} message
-     * @param {{code: string, status?: number, retryAfterSeconds?: number, idempotencyKey?: string}} details
+     * @param {{code: string, status?: number, retryAfterSeconds?: number, idempotencyKey?: string, cause?: unknown}} details
      */
     constructor(message: string, details: {
         code: string;
         status?: number;
         retryAfterSeconds?: number;
         idempotencyKey?: string;
+        cause?: unknown;
     });
     /** @type {string} */
     code: string;
@@ -36,6 +39,7 @@ export class WallcastClient {
     constructor(options?: ClientOptions);
     /**
      * Follows `walls` (one name or up to 32) on one stream until `close()`.
+     * With a token, each connection of the stream opens with a fresh ticket.
      * @param {string | readonly string[]} walls
      * @param {StreamHandlers} handlers
      * @param {SubscribeOptions} [options]
@@ -44,9 +48,10 @@ export class WallcastClient {
     subscribe(walls: string | readonly string[], handlers: StreamHandlers, options?: SubscribeOptions): Subscription;
     /**
      * Posts a message. Retries what may be retried (no answer, 502/503/504)
-     * with the same Idempotency-Key until `timeoutMs`, so it is stored once.
+     * with the same Idempotency-Key until `timeoutMs`, so it is stored once;
+     * after a `401 token_expired`, once more at once with a fresh token.
      * @param {string} wall
-     * @param {{body: string, author?: string}} draft
+     * @param {{body: string, author?: string}} draft `author` is ignored with a token: the server posts under its `name`
      * @param {PostOptions} [options]
      * @returns {Promise<Posted>}
      * @throws {WallcastError} with `idempotencyKey`, to post the same message again
@@ -73,6 +78,14 @@ export class WallcastClient {
      * @returns {Promise<Message | undefined>}
      */
     message(wall: string, id: string): Promise<Message | undefined>;
+    /**
+     * Deletes a message: needs a token with `moderate` on its wall, or the admin token.
+     * @param {string} wall
+     * @param {string} id
+     * @returns {Promise<void>}
+     * @throws {WallcastError} `not_found` when there is no such message (or deleting is not enabled), `insufficient_scope`, …
+     */
+    delete(wall: string, id: string): Promise<void>;
     #private;
 }
 /**
@@ -87,8 +100,9 @@ export class Subscription {
      * @param {string[]} walls
      * @param {StreamHandlers} handlers
      * @param {SubscribeOptions} options
+     * @param {StreamTickets} [tickets] with a token: each connection opens with a fresh ticket
      */
-    constructor(endpoint: string, EventSourceImpl: EventSourceConstructor, walls: string[], handlers: StreamHandlers, options: SubscribeOptions);
+    constructor(endpoint: string, EventSourceImpl: EventSourceConstructor, walls: string[], handlers: StreamHandlers, options: SubscribeOptions, tickets?: StreamTickets);
     /** The walls this subscription follows, in the stream's order. */
     get walls(): string[];
     /** The walls of the stream that is open now: all of `walls` once an `update` has gone live. */
@@ -96,6 +110,8 @@ export class Subscription {
     /** The cursor reached in each wall: give it to `subscribe` later to resume exactly. */
     get position(): Readonly<Record<string, string>>;
     get state(): StreamState;
+    /** Why the stream stopped for good (as told to `onError`); undefined while it runs or after `close()`. */
+    get error(): WallcastError | undefined;
     /**
      * Follows another set of walls on a new stream that resumes the walls it
      * kept from where they were, and new ones from `position` (or their
@@ -194,6 +210,10 @@ export type StreamHandlers = {
      * who is on a wall, when `presence` was asked (it moves no position)
      */
     onPresence?: ((presence: Presence) => void) | undefined;
+    /**
+     * the stream stopped for good because it could not be authorised (`getToken` failed, the token or ticket was refused again after a fresh one, `insufficient_scope`): called once, and nothing more is tried; subscribe again, from `position`, when a token can be had
+     */
+    onError?: ((error: WallcastError) => void) | undefined;
 };
 export type SubscribeOptions = {
     /**
@@ -232,9 +252,13 @@ export type ClientOptions = {
      */
     baseUrl?: string | undefined;
     /**
-     * the publish token, sent as `Authorization: Bearer …` with posts
+     * a signed token (JWT) sent as `Authorization: Bearer …` with every request, and exchanged for tickets to open streams; or the publish or admin token (not a JWT: sent as is, no ticket)
      */
     token?: string | undefined;
+    /**
+     * gets a fresh JWT: called when a token is first needed (unless `token` is given), when a stream is told to re-authenticate (`event: reauth`), and after a `401 token_expired` or a refused ticket; never more than one call at a time, each within `timeoutMs`
+     */
+    getToken?: (() => Promise<string>) | undefined;
     /**
      * default: `globalThis.fetch`
      */
@@ -244,7 +268,7 @@ export type ClientOptions = {
      */
     EventSource?: EventSourceConstructor | undefined;
     /**
-     * how long a post (all its retries) or a read may take; default 10 000
+     * how long a post (all its retries), a read or a `getToken` call may take; default 10 000
      */
     timeoutMs?: number | undefined;
 };
@@ -290,4 +314,32 @@ export type HistoryPage = {
      * `after` could not be resumed: these are the newest
      */
     reset: boolean;
+};
+/**
+ * A ticket for one stream, and the token it was issued for.
+ */
+export type Grant = {
+    /**
+     * single use, within a minute
+     */
+    ticket: string;
+    token: string;
+};
+/**
+ * How a subscription opened with a token gets its tickets: the client
+ * makes one for each subscription; not for use on its own.
+ */
+export type StreamTickets = {
+    /**
+     * a ticket for `walls`; `refused`: the token of a refused stream, to be replaced by a fresh one first. Undefined when the server takes no tickets (no token key set there: it reads no token at all), so the stream opens without.
+     */
+    issue: (walls: readonly string[], refused?: string) => Promise<Grant | undefined>;
+    /**
+     * the stream of `token` was told it expires: get a fresh one now, for the reconnect
+     */
+    expiring: (token: string) => void;
+    /**
+     * why a stream of `url` is refused, asked with a fresh ticket; undefined when it is not (any more)
+     */
+    probe: (url: string, walls: readonly string[]) => Promise<WallcastError | undefined>;
 };

@@ -13,6 +13,13 @@
  * - Posts carry an Idempotency-Key, the same on every retry of that post,
  *   and retry only what may be retried (no answer, 502/503/504) within one
  *   deadline: they never hang and never store a message twice.
+ * - With a signed token (`token`, or `getToken` for fresh ones; issue 16),
+ *   requests send it as `Authorization: Bearer`, and streams, which an
+ *   EventSource cannot give a header, open with a single-use ticket
+ *   (`POST /api/tickets`, then `?ticket=`). So every connection of such a
+ *   stream, the first and each reconnect, is opened by the client with a
+ *   fresh ticket from the stream's position: the EventSource is never let
+ *   to reconnect by itself with a ticket already used.
  */
 
 /**
@@ -58,6 +65,7 @@
  * @property {(reset: {reason: string, wall: string | undefined}, position: Position) => void} [onReset] the wall's position could not be resumed (`trimmed`, `unknown`, `epoch`, `malformed`): its newest messages follow
  * @property {(state: StreamState) => void} [onState]
  * @property {(presence: Presence) => void} [onPresence] who is on a wall, when `presence` was asked (it moves no position)
+ * @property {(error: WallcastError) => void} [onError] the stream stopped for good because it could not be authorised (`getToken` failed, the token or ticket was refused again after a fresh one, `insufficient_scope`): called once, and nothing more is tried; subscribe again, from `position`, when a token can be had
  */
 
 /**
@@ -82,10 +90,11 @@
 /**
  * @typedef {object} ClientOptions
  * @property {string} [baseUrl] the server, e.g. `https://wall.example`; default: the page's own origin
- * @property {string} [token] the publish token, sent as `Authorization: Bearer …` with posts
+ * @property {string} [token] a signed token (JWT) sent as `Authorization: Bearer …` with every request, and exchanged for tickets to open streams; or the publish or admin token (not a JWT: sent as is, no ticket)
+ * @property {() => Promise<string>} [getToken] gets a fresh JWT: called when a token is first needed (unless `token` is given), when a stream is told to re-authenticate (`event: reauth`), and after a `401 token_expired` or a refused ticket; never more than one call at a time, each within `timeoutMs`
  * @property {typeof fetch} [fetch] default: `globalThis.fetch`
  * @property {EventSourceConstructor} [EventSource] default: `globalThis.EventSource` (in Node, pass the `eventsource` package's)
- * @property {number} [timeoutMs] how long a post (all its retries) or a read may take; default 10 000
+ * @property {number} [timeoutMs] how long a post (all its retries), a read or a `getToken` call may take; default 10 000
  */
 
 /**
@@ -109,6 +118,22 @@
  * @property {boolean} reset `after` could not be resumed: these are the newest
  */
 
+/**
+ * A ticket for one stream, and the token it was issued for.
+ * @typedef {object} Grant
+ * @property {string} ticket single use, within a minute
+ * @property {string} token
+ */
+
+/**
+ * How a subscription opened with a token gets its tickets: the client
+ * makes one for each subscription; not for use on its own.
+ * @typedef {object} StreamTickets
+ * @property {(walls: readonly string[], refused?: string) => Promise<Grant | undefined>} issue a ticket for `walls`; `refused`: the token of a refused stream, to be replaced by a fresh one first. Undefined when the server takes no tickets (no token key set there: it reads no token at all), so the stream opens without.
+ * @property {(token: string) => void} expiring the stream of `token` was told it expires: get a fresh one now, for the reconnect
+ * @property {(url: string, walls: readonly string[]) => Promise<WallcastError | undefined>} probe why a stream of `url` is refused, asked with a fresh ticket; undefined when it is not (any more)
+ */
+
 /** What a post that got no answer, or a 502/503/504, waits before its first retry; it doubles after. */
 const FIRST_RETRY_MS = 250;
 /** The longest wait between two retries of a post. */
@@ -126,19 +151,27 @@ const MAX_RESTART_MS = 30_000;
 const SEEN_IDS_KEPT = 5000;
 /** Posts and reads give up after this unless told otherwise. */
 const DEFAULT_TIMEOUT_MS = 10_000;
+/**
+ * A JWT in compact form (RFC 7519 §3): three base64url parts. A fixed
+ * `token` of another shape is the publish or admin token, which the server
+ * compares as is and takes no ticket for.
+ */
+const JWT_SHAPE = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 
 /**
  * A failure a person can act on: `message` says what happened in words,
- * `code` is the server's (`rate_limited`, `unavailable`, …) or the client's
- * own: `network` (no answer at all), `timeout`, `aborted`.
+ * `code` is the server's (`rate_limited`, `unavailable`, `token_expired`,
+ * …) or the client's own: `network` (no answer at all), `timeout`,
+ * `aborted`, `get_token_failed` (`getToken` threw, gave no token, or took
+ * longer than `timeoutMs`; `cause` holds what it threw).
  */
 export class WallcastError extends Error {
   /**
    * @param {string} message
-   * @param {{code: string, status?: number, retryAfterSeconds?: number, idempotencyKey?: string}} details
+   * @param {{code: string, status?: number, retryAfterSeconds?: number, idempotencyKey?: string, cause?: unknown}} details
    */
   constructor(message, details) {
-    super(message);
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
     this.name = 'WallcastError';
     /** @type {string} */
     this.code = details.code;
@@ -153,7 +186,10 @@ export class WallcastError extends Error {
 
 export class WallcastClient {
   #base;
-  #token;
+  /** @type {TokenSource | undefined} */
+  #tokens;
+  /** Streams open with tickets: the token is a JWT (or `getToken` gives them). */
+  #ticketed;
   #fetch;
   #EventSource;
   #timeoutMs;
@@ -161,17 +197,21 @@ export class WallcastClient {
   /** @param {ClientOptions} [options] */
   constructor(options = {}) {
     this.#base = baseUrlOf(options.baseUrl);
-    this.#token = options.token;
     const fetchImpl = options.fetch ?? globalThis.fetch;
     // Called unbound, `window.fetch` throws "Illegal invocation".
     this.#fetch = /** @type {typeof fetch} */ ((input, init) => fetchImpl(input, init));
     this.#EventSource =
       options.EventSource ?? /** @type {EventSourceConstructor | undefined} */ (globalThis.EventSource);
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const { token, getToken } = options;
+    this.#tokens =
+      token === undefined && getToken === undefined ? undefined : new TokenSource(token, getToken, this.#timeoutMs);
+    this.#ticketed = getToken !== undefined || (token !== undefined && JWT_SHAPE.test(token));
   }
 
   /**
    * Follows `walls` (one name or up to 32) on one stream until `close()`.
+   * With a token, each connection of the stream opens with a fresh ticket.
    * @param {string | readonly string[]} walls
    * @param {StreamHandlers} handlers
    * @param {SubscribeOptions} [options]
@@ -184,14 +224,16 @@ export class WallcastClient {
         'No EventSource here: pass one, e.g. new WallcastClient({ EventSource }) from "eventsource".',
       );
     }
-    return new Subscription(this.#url('/api/events'), EventSourceImpl, listOf(walls), handlers, options);
+    const tickets = this.#ticketed ? this.#streamTickets() : undefined;
+    return new Subscription(this.#url('/api/events'), EventSourceImpl, listOf(walls), handlers, options, tickets);
   }
 
   /**
    * Posts a message. Retries what may be retried (no answer, 502/503/504)
-   * with the same Idempotency-Key until `timeoutMs`, so it is stored once.
+   * with the same Idempotency-Key until `timeoutMs`, so it is stored once;
+   * after a `401 token_expired`, once more at once with a fresh token.
    * @param {string} wall
-   * @param {{body: string, author?: string}} draft
+   * @param {{body: string, author?: string}} draft `author` is ignored with a token: the server posts under its `name`
    * @param {PostOptions} [options]
    * @returns {Promise<Posted>}
    * @throws {WallcastError} with `idempotencyKey`, to post the same message again
@@ -206,15 +248,19 @@ export class WallcastClient {
       Accept: 'application/json',
       'Idempotency-Key': idempotencyKey,
     };
-    if (this.#token !== undefined) headers.Authorization = `Bearer ${this.#token}`;
     const body = JSON.stringify(draft.author === undefined ? { body: draft.body } : draft);
     const url = this.#url(`/api/walls/${encodeURIComponent(wall)}/messages`);
+    let refreshed = false;
     /** @type {WallcastError | undefined} */
     let last;
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1; ; ) {
       /** @type {WallcastError} */
       let failure;
+      /** @type {string | undefined} */
+      let token;
       try {
+        token = await this.#tokens?.current();
+        if (token !== undefined) headers.Authorization = `Bearer ${token}`;
         const response = await this.#request(
           url,
           { method: 'POST', headers, body },
@@ -233,6 +279,12 @@ export class WallcastClient {
         if (error.code === 'timeout' && last?.code === 'network') throw last;
         failure = withKey(error, idempotencyKey);
       }
+      // Refused before it was stored (the token is checked first): the same key again, with a fresh token.
+      if (!refreshed && token !== undefined && this.#refreshable(failure)) {
+        refreshed = true;
+        this.#tokens?.expire(token);
+        continue;
+      }
       if (failure.code !== 'network' && !RETRYABLE_STATUSES.has(failure.status)) throw failure;
       last = failure;
       const delayMs = Math.max(
@@ -243,6 +295,7 @@ export class WallcastClient {
       if (Date.now() + delayMs >= deadline) throw failure;
       options.onRetry?.({ attempt, delayMs, error: failure });
       await sleep(delayMs, options.signal);
+      attempt++;
     }
   }
 
@@ -257,7 +310,11 @@ export class WallcastClient {
     if (options.after !== undefined) query.set('after', options.after);
     if (options.limit !== undefined) query.set('limit', String(options.limit));
     const suffix = query.toString() === '' ? '' : `?${query}`;
-    const response = await this.#get(`/api/walls/${encodeURIComponent(wall)}/messages${suffix}`, options.signal);
+    const response = await this.#send(
+      'GET',
+      `/api/walls/${encodeURIComponent(wall)}/messages${suffix}`,
+      options.signal,
+    );
     if (!response.ok) throw await errorOf(response);
     return /** @type {HistoryPage} */ (await response.json());
   }
@@ -269,19 +326,110 @@ export class WallcastClient {
    * @returns {Promise<Message | undefined>}
    */
   async message(wall, id) {
-    const response = await this.#get(`/api/walls/${encodeURIComponent(wall)}/messages/${encodeURIComponent(id)}`);
+    const response = await this.#send('GET', messagePath(wall, id));
     if (response.status === 404) return undefined;
     if (!response.ok) throw await errorOf(response);
     return /** @type {Message} */ (await response.json());
   }
 
   /**
+   * Deletes a message: needs a token with `moderate` on its wall, or the admin token.
+   * @param {string} wall
+   * @param {string} id
+   * @returns {Promise<void>}
+   * @throws {WallcastError} `not_found` when there is no such message (or deleting is not enabled), `insufficient_scope`, …
+   */
+  async delete(wall, id) {
+    const response = await this.#send('DELETE', messagePath(wall, id));
+    if (!response.ok) throw await errorOf(response);
+  }
+
+  /**
+   * A read or a delete, with the token; after a `401 token_expired`, once more with a fresh one.
+   * @param {'GET' | 'DELETE'} method
    * @param {string} path
    * @param {AbortSignal} [signal]
+   * @returns {Promise<Response>}
    */
-  #get(path, signal) {
-    const init = { headers: { Accept: 'application/json' } };
-    return this.#request(this.#url(path), init, Date.now() + this.#timeoutMs, this.#timeoutMs, signal);
+  async #send(method, path, signal) {
+    for (let refreshed = false; ; refreshed = true) {
+      const token = await this.#tokens?.current();
+      /** @type {Record<string, string>} */
+      const headers = { Accept: 'application/json' };
+      if (token !== undefined) headers.Authorization = `Bearer ${token}`;
+      const deadline = Date.now() + this.#timeoutMs;
+      const response = await this.#request(this.#url(path), { method, headers }, deadline, this.#timeoutMs, signal);
+      if (refreshed || token === undefined || response.status !== 401) return response;
+      const failure = await errorOf(response.clone());
+      if (!this.#refreshable(failure)) return response;
+      this.#tokens?.expire(token);
+    }
+  }
+
+  /**
+   * A refusal a fresh token may cure: `401 token_expired`, when `getToken` can give one.
+   * @param {WallcastError} failure
+   */
+  #refreshable(failure) {
+    return failure.code === 'token_expired' && this.#tokens?.refreshable === true;
+  }
+
+  /** @returns {StreamTickets} */
+  #streamTickets() {
+    const tokens = /** @type {TokenSource} */ (this.#tokens);
+    /** @type {StreamTickets['issue']} */
+    const issue = async (walls, refused) => {
+      if (refused !== undefined) tokens.expire(refused);
+      // A refused ticket is asked again once, with a fresh token; then the refusal is the answer.
+      for (let fresh = refused !== undefined; ; fresh = true) {
+        const token = await tokens.current();
+        const response = await this.#request(
+          this.#url('/api/tickets'),
+          {
+            method: 'POST',
+            headers: {
+              'Content-Type': 'application/json',
+              Accept: 'application/json',
+              Authorization: `Bearer ${token}`,
+            },
+            body: JSON.stringify({ walls }),
+          },
+          Date.now() + this.#timeoutMs,
+          this.#timeoutMs,
+        );
+        if (response.status === 201) {
+          const { ticket } = /** @type {{ticket: string}} */ (await response.json());
+          return { ticket, token };
+        }
+        // No token key on the server: it reads no token anywhere, so the stream is the same without.
+        if (response.status === 404) return undefined;
+        const failure = await errorOf(response);
+        if (fresh || response.status !== 401 || !tokens.refreshable) throw failure;
+        tokens.expire(token);
+      }
+    };
+    return {
+      issue,
+      expiring: (token) => {
+        tokens.expire(token);
+        // Fetched now, used when the stream ends; a failure here is met again (and reported) then.
+        tokens.current().catch(() => {});
+      },
+      probe: async (url, walls) => {
+        const grant = await issue(walls);
+        const target = grant === undefined ? url : `${url}&ticket=${encodeURIComponent(grant.ticket)}`;
+        const deadline = Date.now() + this.#timeoutMs;
+        const response = await this.#request(
+          target,
+          { headers: { Accept: 'application/json' } },
+          deadline,
+          this.#timeoutMs,
+        );
+        if (!response.ok) return errorOf(response);
+        await response.body?.cancel();
+        return undefined;
+      },
+    };
   }
 
   /**
@@ -341,6 +489,8 @@ export class Subscription {
   #backlog;
   #presence;
   #clientId;
+  /** @type {StreamTickets | undefined} */
+  #tickets;
   /** @type {string[]} */
   #walls;
   /** @type {Map<string, string>} */
@@ -356,6 +506,12 @@ export class Subscription {
   #restartMs = FIRST_RESTART_MS;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #restartTimer;
+  /** Counts the opens begun: a ticket that comes back for an earlier one is dropped. */
+  #opens = 0;
+  /** Ticketed connections refused in a row, before they opened. */
+  #refusals = 0;
+  /** @type {WallcastError | undefined} */
+  #failure;
   #closed = false;
 
   /**
@@ -364,14 +520,16 @@ export class Subscription {
    * @param {string[]} walls
    * @param {StreamHandlers} handlers
    * @param {SubscribeOptions} options
+   * @param {StreamTickets} [tickets] with a token: each connection opens with a fresh ticket
    */
-  constructor(endpoint, EventSourceImpl, walls, handlers, options) {
+  constructor(endpoint, EventSourceImpl, walls, handlers, options, tickets) {
     this.#endpoint = endpoint;
     this.#EventSource = EventSourceImpl;
     this.#handlers = handlers;
     this.#backlog = options.backlog;
     this.#presence = options.presence;
     this.#clientId = options.clientId;
+    this.#tickets = tickets;
     this.#walls = walls;
     this.#position = new Map(
       walls.flatMap((wall) => (options.position?.[wall] ? [[wall, options.position[wall]]] : [])),
@@ -398,6 +556,11 @@ export class Subscription {
     return this.#state;
   }
 
+  /** Why the stream stopped for good (as told to `onError`); undefined while it runs or after `close()`. */
+  get error() {
+    return this.#failure;
+  }
+
   /**
    * Follows another set of walls on a new stream that resumes the walls it
    * kept from where they were, and new ones from `position` (or their
@@ -410,7 +573,7 @@ export class Subscription {
   update(walls, position = {}) {
     const next = listOf(walls);
     const fresh = next.filter((wall) => !this.#walls.includes(wall));
-    if (next.length === this.#walls.length && fresh.length === 0) return;
+    if (this.#closed || (next.length === this.#walls.length && fresh.length === 0)) return;
     for (const wall of this.#position.keys()) if (!next.includes(wall)) this.#position.delete(wall);
     for (const wall of fresh) if (position[wall]) this.#position.set(wall, position[wall]);
     this.#walls = next;
@@ -429,7 +592,41 @@ export class Subscription {
     this.#liveWalls = [];
   }
 
-  #open() {
+  /**
+   * Opens the next connection: at once without a token, else once its
+   * ticket has come (`refused`: the token of a connection refused before
+   * it opened, to be replaced first).
+   * @param {string} [refused]
+   */
+  #open(refused) {
+    const open = ++this.#opens;
+    const tickets = this.#tickets;
+    if (tickets === undefined) {
+      this.#connect(undefined);
+      return;
+    }
+    tickets.issue(this.#walls, refused).then(
+      (grant) => {
+        if (open === this.#opens && !this.#closed) this.#connect(grant);
+      },
+      (/** @type {unknown} */ error) => {
+        if (open !== this.#opens || this.#closed) return;
+        if (!(error instanceof WallcastError)) throw error;
+        // Not now (no answer, 429, 5xx): again later, as after a drop. Anything else is the answer.
+        if (!transient(error)) return this.#fail(error);
+        // An `update` kept it live while the new connection opened; it has none now.
+        this.#liveWalls = [];
+        if (this.#state === 'live') this.#setState('reconnecting');
+        this.#restart();
+      },
+    );
+  }
+
+  /**
+   * The stream's URL, from the position: what a reconnect resumes from.
+   * @param {boolean} [bare] without presence and client id: a probe, which is no one
+   */
+  #url(bare = false) {
     const query = new URLSearchParams({ walls: this.#walls.join(',') });
     const resumeFrom = this.#walls.flatMap((wall) => {
       const cursor = this.#position.get(wall);
@@ -438,15 +635,27 @@ export class Subscription {
     // The query, not a header: EventSource cannot set one. Its own reconnects send Last-Event-ID, which wins.
     if (resumeFrom.length > 0) query.set('lastEventId', resumeFrom.join(','));
     if (this.#backlog !== undefined) query.set('backlog', String(this.#backlog));
-    if (this.#presence !== undefined) query.set('presence', this.#presence);
-    if (this.#clientId !== undefined) query.set('client', this.#clientId);
-    const source = new this.#EventSource(`${this.#endpoint}?${query}`);
+    if (this.#presence !== undefined && !bare) query.set('presence', this.#presence);
+    if (this.#clientId !== undefined && !bare) query.set('client', this.#clientId);
+    return `${this.#endpoint}?${query}`;
+  }
+
+  /** @param {Grant | undefined} grant */
+  #connect(grant) {
+    const url = this.#url();
+    const source = new this.#EventSource(
+      grant === undefined ? url : `${url}&ticket=${encodeURIComponent(grant.ticket)}`,
+    );
     const walls = [...this.#walls];
+    /** What happened on this connection, for how it ends. */
+    const connection = { opened: false, reauth: false };
     this.#source = source;
     /** @type {Record<string, (event: MessageEvent) => void>} */
     const listeners = {
       open: () => {
+        connection.opened = true;
         this.#restartMs = FIRST_RESTART_MS;
+        this.#refusals = 0;
         const wider = walls.some((wall) => !this.#liveWalls.includes(wall));
         this.#liveWalls = walls;
         // Live already (an update's new stream): its new walls are live now, which the handler hears too.
@@ -457,7 +666,13 @@ export class Subscription {
       reset: (event) => this.#reset(event),
       // No id: presence is not stored, and moves no position.
       presence: (event) => this.#handlers.onPresence?.(/** @type {Presence} */ (JSON.parse(event.data))),
-      error: () => this.#error(source),
+      // No id either. The token expires soon and the stream ends then (issue 16): a fresh token is
+      // fetched now, and the next connection, opened when this one ends, resumes from the position.
+      reauth: () => {
+        connection.reauth = true;
+        if (grant !== undefined) this.#tickets?.expiring(grant.token);
+      },
+      error: () => (grant === undefined ? this.#dropped(source) : this.#ended(source, grant, connection)),
     };
     for (const [type, listener] of Object.entries(listeners)) {
       // A stream replaced by `update` may still deliver what it had read: only the current one counts.
@@ -494,22 +709,82 @@ export class Subscription {
     this.#handlers.onReset?.({ reason, wall }, this.position);
   }
 
-  /** @param {EventSourceLike} source */
-  #error(source) {
+  /**
+   * A connection without a ticket dropped or was refused.
+   * @param {EventSourceLike} source
+   */
+  #dropped(source) {
     this.#liveWalls = [];
-    if (source.readyState !== 2) {
-      // The browser reconnects by itself, after the server's `retry:`, with Last-Event-ID.
-      this.#setState('reconnecting');
-      return;
-    }
+    this.#setState('reconnecting');
+    // The browser reconnects by itself, after the server's `retry:`, with Last-Event-ID.
+    if (source.readyState !== 2) return;
     // Closed: the browser will not retry (an error status, a 503 say). Start over, from the position.
     source.close();
-    this.#setState('reconnecting');
+    this.#restart();
+  }
+
+  /**
+   * A ticketed connection ended, or was refused. The EventSource would
+   * reconnect with the ticket it used, which is refused: it is closed, and
+   * the client opens the next connection itself, with a fresh ticket.
+   * @param {EventSourceLike} source
+   * @param {Grant} grant
+   * @param {{opened: boolean, reauth: boolean}} connection
+   */
+  #ended(source, grant, connection) {
+    source.close();
+    this.#liveWalls = [];
+    // A first connection refused is still connecting.
+    if (this.#state !== 'connecting') this.#setState('reconnecting');
+    if (connection.opened) {
+      // Ended at the token's expiry, as announced: back at once (the server's `retry:` for it is 500 ms).
+      // Dropped otherwise: after about the delay the browser would have waited.
+      if (connection.reauth) this.#open();
+      else this.#restart();
+      return;
+    }
+    // Refused before it opened. Once: a fresh token and ticket, at once. Again: ask why, since an
+    // EventSource is not told; only "not now" (503 draining, 429, no answer) is tried again, later.
+    if (++this.#refusals === 1) {
+      this.#open(grant.token);
+      return;
+    }
+    const tickets = /** @type {StreamTickets} */ (this.#tickets);
+    const open = ++this.#opens;
+    tickets.probe(this.#url(true), this.#walls).then(
+      (refusal) => {
+        if (open !== this.#opens || this.#closed) return;
+        if (refusal === undefined || transient(refusal)) this.#restart();
+        else this.#fail(refusal);
+      },
+      (/** @type {unknown} */ error) => {
+        if (open !== this.#opens || this.#closed) return;
+        if (error instanceof WallcastError && !transient(error)) this.#fail(error);
+        else this.#restart();
+      },
+    );
+  }
+
+  /** Opens again after a delay that doubles (up to MAX_RESTART_MS) until a connection opens. */
+  #restart() {
     const delayMs = this.#restartMs * (0.75 + Math.random() / 2);
     this.#restartMs = Math.min(this.#restartMs * 2, MAX_RESTART_MS);
+    clearTimeout(this.#restartTimer);
     this.#restartTimer = setTimeout(() => {
-      if (!this.#closed && this.#source === source) this.#open();
+      if (!this.#closed) this.#open();
     }, delayMs);
+  }
+
+  /**
+   * Stops for good: the stream cannot be authorised, and asking again would only be refused again.
+   * @param {WallcastError} error
+   */
+  #fail(error) {
+    this.close();
+    this.#failure = error;
+    // Never `live` once stopped (an `update` keeps it so while its new connection opens).
+    if (this.#state === 'live') this.#setState('reconnecting');
+    this.#handlers.onError?.(error);
   }
 
   /**
@@ -539,6 +814,89 @@ export class Subscription {
     if (this.#state === state && !anyway) return;
     this.#state = state;
     this.#handlers.onState?.(state);
+  }
+}
+
+/**
+ * The client's token: the one given, or `getToken`'s. A token known to be
+ * expiring or refused is replaced on its next use; callers that find it so
+ * at the same time share one `getToken` call.
+ */
+class TokenSource {
+  /** @type {string | undefined} */
+  #token;
+  /** The token not to hand out again (expiring, or refused as expired), when `getToken` can replace it. */
+  /** @type {string | undefined} */
+  #stale;
+  /** @type {(() => Promise<string>) | undefined} */
+  #getToken;
+  #timeoutMs;
+  /** @type {Promise<string> | undefined} */
+  #pending;
+
+  /**
+   * @param {string | undefined} token
+   * @param {(() => Promise<string>) | undefined} getToken
+   * @param {number} timeoutMs how long one `getToken` call may take
+   */
+  constructor(token, getToken, timeoutMs) {
+    this.#token = token;
+    this.#getToken = getToken;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  /** Whether a refused token can be replaced: only `getToken` gives another. */
+  get refreshable() {
+    return this.#getToken !== undefined;
+  }
+
+  /**
+   * The token to send now.
+   * @returns {Promise<string>}
+   * @throws {WallcastError} `get_token_failed`
+   */
+  current() {
+    const token = this.#token;
+    if (token !== undefined && (token !== this.#stale || this.#getToken === undefined)) return Promise.resolve(token);
+    this.#pending ??= this.#fetchToken();
+    return this.#pending;
+  }
+
+  /**
+   * `token` expires soon, or was refused as expired: the next `current()` gets
+   * another. A token already replaced is left alone (its callers were late).
+   * @param {string} token
+   */
+  expire(token) {
+    if (token === this.#token) this.#stale = token;
+  }
+
+  /** @returns {Promise<string>} */
+  async #fetchToken() {
+    const getToken = /** @type {() => Promise<string>} */ (this.#getToken);
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    let timer;
+    try {
+      const late = new Promise((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`it did not answer within ${Math.round(this.#timeoutMs / 1000)} s`)),
+          this.#timeoutMs,
+        );
+      });
+      const token = await Promise.race([getToken(), late]);
+      if (typeof token !== 'string' || token === '') throw new Error('it gave no token');
+      this.#token = token;
+      // What getToken gives is the fresh token, even the same string again (a cached one): asking again
+      // at once would get it again. A refusal of it is the answer then.
+      this.#stale = undefined;
+      return token;
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new WallcastError(`Could not get a token (getToken): ${why}.`, { code: 'get_token_failed', cause: error });
+    } finally {
+      clearTimeout(timer);
+      this.#pending = undefined;
+    }
   }
 }
 
@@ -575,6 +933,22 @@ function unreachable(url) {
   return elsewhere
     ? `Cannot reach the server at ${url.host}: it may be down or restarting, or not accept requests from this site (WALLCAST_CORS_ORIGINS).`
     : `Cannot reach the server at ${url.host}: it may be down or restarting.`;
+}
+
+/**
+ * @param {string} wall
+ * @param {string} id
+ */
+function messagePath(wall, id) {
+  return `/api/walls/${encodeURIComponent(wall)}/messages/${encodeURIComponent(id)}`;
+}
+
+/**
+ * "Not now" rather than "no": no answer, too many requests, the server restarting or overloaded.
+ * @param {WallcastError} error
+ */
+function transient(error) {
+  return error.code === 'network' || error.code === 'timeout' || error.status === 429 || error.status >= 500;
 }
 
 /** @param {string | undefined} baseUrl */

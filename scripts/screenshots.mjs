@@ -80,6 +80,8 @@ async function main() {
     PORT: '0',
     HOST: '127.0.0.1',
     WALLCAST_STORE: `sqlite:${join(dir, 'wall.db')}`,
+    // A fresh server counts nobody for one grace period (issue 17: no flapping after a restart): keep it short here.
+    WALLCAST_PRESENCE_GRACE_MS: '500',
     ...(withTokens ? { WALLCAST_JWT_SECRET: JWT_SECRET, WALLCAST_OPEN_WALLS: '*' } : {}),
   };
   const server = await startServer(loadConfig(env), { log: createLogger('silent') });
@@ -99,6 +101,15 @@ async function main() {
       { file: 'wall-dark.png', colorScheme: 'dark', viewport: { width: 1280, height: 800 }, scale: 1 },
       { file: 'wall-phone.png', colorScheme: 'light', viewport: { width: 390, height: 844 }, scale: 2, touch: true },
     ];
+    // Three more people with the wall open, each in a browser of their own: the bar says "4 here".
+    const others = [];
+    for (let n = 0; n < 3; n++) {
+      const other = await browser.newContext();
+      const tab = await other.newPage();
+      await tab.goto(`${server.url}/w/${WALL}`);
+      others.push(other);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
     /** The first browser's storage (its name, its own post, its recent walls) for the others. @type {any} */
     let storageState;
     for (const [i, shot] of shots.entries()) {
@@ -128,12 +139,14 @@ async function main() {
       await page.reload();
       await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
       await page.waitForSelector('.message.own', { timeout: 10_000 });
+      await page.waitForSelector('#presence:not([hidden])', { timeout: 10_000 });
       await page.evaluate(() => document.fonts.ready);
       await page.screenshot({ path: new URL(shot.file, OUT).pathname });
       console.log(`docs/screenshots/${shot.file}`);
       storageState ??= await context.storageState();
       await context.close();
     }
+    for (const other of others) await other.close();
   } finally {
     await browser.close();
     await server.close();

@@ -2,7 +2,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { AppDeps, AppEnv } from './app-deps.js';
-import { AuthFailure, wwwAuthenticate } from './auth/auth-failure.js';
+import { AuthFailure, BEARER_CHALLENGE, wwwAuthenticate } from './auth/auth-failure.js';
 import { KeySetUnavailable } from './auth/remote-key-set.js';
 import { ApiError, type ErrorCode, errorBody, unavailable } from './errors.js';
 import { cors } from './http/cors.js';
@@ -140,7 +140,7 @@ function respondWithError(c: Context, error: ApiError): Response {
   for (const [name, value] of Object.entries(error.headers)) c.header(name, value);
   // RFC 9110 §15.5.2: every 401 says how to authenticate (the publish and admin tokens' too).
   if (error.status === 401 && error.headers['WWW-Authenticate'] === undefined) {
-    c.header('WWW-Authenticate', 'Bearer realm="wallcast"');
+    c.header('WWW-Authenticate', BEARER_CHALLENGE);
   }
   const status = error.status as 400;
   return prefersHtml(c) ? c.html(renderErrorPage(error, c.req.path), status) : c.json(errorBody(error), status);

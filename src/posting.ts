@@ -164,7 +164,7 @@ export function createMessage(
   authorId: string | null = null,
 ): NewMessage {
   const id = nanoid();
-  const html = renderMessageHtml(id, author, body);
+  const html = renderMessageHtml(id, author, body, authorId !== null);
   return { id, wall, author, authorId, body, html, createdAt: now.toISOString() };
 }
 

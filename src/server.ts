@@ -60,6 +60,16 @@ const MAX_QUEUED_REQUESTS = 8;
 /** How often requests in progress are checked against WALLCAST_REQUEST_TIMEOUT_MS. */
 const REQUEST_TIMEOUT_CHECK_MS = 1000;
 
+/**
+ * Bytes of request headers Node's HTTP/1.1 parser takes (its default is
+ * 16 KiB). A token is refused past 8,192 characters (auth/token-verifier.ts
+ * MAX_TOKEN_CHARS) with the contract's 401 token_invalid; at Node's default a
+ * 16 KB one got Node's bare 431 instead (issue 16: "a 16 KB token refused at
+ * once"). Twice the default leaves room for that token and a cookie holding
+ * one more; beyond it Node still answers its bare 431 and closes.
+ */
+const MAX_HEADER_BYTES = 32 * 1024;
+
 export interface RunningServer {
   readonly url: string;
   readonly port: number;
@@ -154,6 +164,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
           })),
     graceMs: config.presenceGraceMs,
     maxGraced: config.maxSubscribers,
+    maxPeoplePerWall: config.maxSubscribers,
     log,
   });
   const streamContext: StreamContext = {
@@ -188,6 +199,8 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     headersTimeout: config.requestTimeoutMs,
     requestTimeout: config.requestTimeoutMs,
     connectionsCheckingInterval: REQUEST_TIMEOUT_CHECK_MS,
+    // Assigned to the HTTP/2 server too: its HTTP/1.1 connections read it from the server.
+    maxHeaderSize: MAX_HEADER_BYTES,
   };
   const server =
     config.tlsCert !== undefined && config.tlsKey !== undefined

@@ -40,14 +40,21 @@ export class AuthFailure extends Error {
 }
 
 /**
+ * The challenge alone, for a 401 that is no AuthFailure: the publish and
+ * admin tokens are bearer tokens too, and RFC 9110 §15.5.2 requires the
+ * header on every 401.
+ */
+export const BEARER_CHALLENGE = 'Bearer realm="wallcast"';
+
+/**
  * The `WWW-Authenticate` header for a failure (RFC 6750 §3; RFC 9110 §15.5.2
  * requires one on every 401). A request that sent no credential gets the
  * challenge alone, as RFC 6750 §3.1 asks ("SHOULD NOT include an error
  * code"); every other failure names its RFC 6750 error code with the
  * message as `error_description`.
  */
-export function wwwAuthenticate(failure: AuthFailure, realm = 'wallcast'): string {
-  const challenge = `Bearer realm="${quotable(realm)}"`;
+export function wwwAuthenticate(failure: AuthFailure): string {
+  const challenge = BEARER_CHALLENGE;
   if (failure.reason === 'token_missing') return challenge;
   const error = failure.reason === 'insufficient_scope' ? 'insufficient_scope' : 'invalid_token';
   return `${challenge}, error="${error}", error_description="${quotable(failure.message)}"`;

@@ -11,7 +11,7 @@ import { AuthFailure } from './auth-failure.js';
 import type { Action, Credential, Identity } from './identity.js';
 import { MemoryTicketBook } from './memory-ticket-book.js';
 import { PUBLIC_KEY_ALGORITHMS, type PublicKeyFile } from './public-key-file.js';
-import { RemoteKeySet, type RemoteKeySetOptions } from './remote-key-set.js';
+import { KeySetUnavailable, RemoteKeySet, type RemoteKeySetOptions } from './remote-key-set.js';
 import { checkAuthSettings } from './settings.js';
 import { type IssuedTicket, type TicketBook, Tickets } from './tickets.js';
 import { TokenVerifier, type VerificationKey } from './token-verifier.js';
@@ -78,7 +78,9 @@ export class Auth {
    * A token that fails verification is refused even where no token is
    * needed (RFC 6750 §3.1: a client that sent one wants to know), except a
    * cookie's: a cookie is sent by the browser unasked, and a stale one must
-   * not lock its user out of walls anyone may read or post to.
+   * not lock its user out of walls anyone may read or post to. Nor must a
+   * cookie that cannot be checked yet (a JWK Set URL that has never
+   * answered): there it is no token, not a 503.
    */
   async authorize(
     credential: Credential | undefined,
@@ -90,7 +92,8 @@ export class Auth {
       identity = await this.identify(credential, walls);
     } catch (error) {
       const needed = walls.some((wall) => this.access.needsIdentity(action, wall));
-      if (!(error instanceof AuthFailure) || credential?.via !== 'cookie' || needed) throw error;
+      const unverified = error instanceof AuthFailure || error instanceof KeySetUnavailable;
+      if (!unverified || credential?.via !== 'cookie' || needed) throw error;
       identity = undefined;
     }
     this.access.check(identity, action, walls);

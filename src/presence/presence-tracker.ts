@@ -17,8 +17,9 @@
  * - Grace expiries are one FIFO, since every person gets the same grace: the
  *   oldest is always first, so one timer serves them all (as the hub's
  *   heartbeat sweep does), and a return within grace is one Map delete.
- *   `maxGraced` bounds it: a client looping with fresh client ids cannot
- *   inflate the count past it.
+ *   `maxGraced` bounds it, and `maxPeoplePerWall` (the stream cap) a wall's
+ *   people: a client looping with fresh client ids cannot inflate a wall's
+ *   count past the streams the server accepts.
  * - Watchers hear a wall's snapshot when it changes, at most once per
  *   `emitWindowMs`: the first change opens a window and the snapshot goes
  *   out when it closes (trailing edge), so every change within it is joined
@@ -64,6 +65,8 @@ export interface PresenceTrackerOptions {
   settleMs?: number;
   /** People in grace at once, over all walls. Default 10 000 (MAX_GRACED). */
   maxGraced?: number;
+  /** People on one wall, in grace or not; past it the wall's longest gone leaves early. Default: no bound. */
+  maxPeoplePerWall?: number;
   /** Where a watcher's thrown error is logged. */
   log?: Logger;
 }
@@ -91,6 +94,8 @@ interface Watcher {
 interface WallPresence {
   readonly wall: string;
   readonly people: Map<string, LocalPerson>;
+  /** Its people in grace, oldest first (a subset of the tracker's FIFO, in its order). */
+  readonly graced: Set<LocalPerson>;
   readonly watchers: Set<Watcher>;
   memberWatchers: number;
   /** What the count watchers and the members watchers last heard (or were taken to know). */
@@ -122,6 +127,7 @@ export class PresenceTracker {
   readonly graceMs: number;
   readonly emitWindowMs: number;
   readonly maxGraced: number;
+  readonly maxPeoplePerWall: number;
   readonly #share: PresenceShare;
   readonly #log: Logger | undefined;
   readonly #walls = new Map<string, WallPresence>();
@@ -143,12 +149,10 @@ export class PresenceTracker {
     this.graceMs = options.graceMs ?? DEFAULT_GRACE_MS;
     this.emitWindowMs = options.emitWindowMs ?? EMIT_WINDOW_MS;
     this.maxGraced = options.maxGraced ?? MAX_GRACED;
+    this.maxPeoplePerWall = options.maxPeoplePerWall ?? Number.POSITIVE_INFINITY;
     const settleMs = options.settleMs ?? (this.#share.outlivesProcess ? 0 : this.graceMs);
     this.#settling = settleMs > 0;
-    if (this.#settling) {
-      this.#settle = setTimeout(() => this.#settled(), settleMs);
-      this.#settle.unref();
-    }
+    if (this.#settling) this.#settle = setTimeout(() => this.#settled(), settleMs).unref();
     this.#share.onChange((wall) => this.#changed(wall));
   }
 
@@ -164,9 +168,15 @@ export class PresenceTracker {
       state.people.set(key, local);
       this.#people++;
       this.#share.hold(wall, key, member);
+      // Live people never pass the stream cap: past the bound, one in grace makes room (the wall keeps a person).
+      const [oldest] = state.graced;
+      if (oldest !== undefined && state.people.size > this.maxPeoplePerWall) this.#expire(oldest);
     } else {
       // Back within the grace: nothing changes for anyone.
-      if (local.streams++ === 0) this.#graced.delete(local);
+      if (local.streams++ === 0) {
+        this.#graced.delete(local);
+        state.graced.delete(local);
+      }
       if (member !== undefined && member.name !== local.member?.name) {
         local.member = member;
         this.#share.hold(wall, key, member);
@@ -269,6 +279,7 @@ export class PresenceTracker {
       state = {
         wall,
         people: new Map(),
+        graced: new Set(),
         watchers: new Set(),
         memberWatchers: 0,
         sentOnline: undefined,
@@ -287,6 +298,7 @@ export class PresenceTracker {
       return;
     }
     this.#graced.set(person, performance.now() + this.graceMs);
+    person.wall.graced.add(person);
     if (this.#graced.size > this.maxGraced) {
       const [oldest] = this.#graced.keys();
       if (oldest !== undefined) this.#expire(oldest);
@@ -296,6 +308,7 @@ export class PresenceTracker {
 
   #expire(person: LocalPerson): void {
     this.#graced.delete(person);
+    person.wall.graced.delete(person);
     this.#drop(person);
   }
 

@@ -10,7 +10,7 @@
  * A presence event has no `id:` (§9.2.6: the last event ID stays as it was):
  * it is never stored or replayed, and never moves Last-Event-ID.
  */
-import type { PresenceSnapshot } from '../presence/presence-snapshot.js';
+import { type PresenceSnapshot, sameSnapshot } from '../presence/presence-snapshot.js';
 import type { PresenceTracker } from '../presence/presence-tracker.js';
 import { encodeEvent } from './frames.js';
 import { WRITES_PER_TURN } from './hub.js';
@@ -20,6 +20,14 @@ export type PresenceAsk = 'count' | 'members';
 
 interface Audience {
   readonly streams: Set<OpenStream>;
+  /**
+   * Streams gone live since the last send, with the snapshot they got then.
+   * A stream that arrives as a new person goes live with the new count
+   * while the window its arrival opened is still to send that count: told
+   * again, it would hear one number twice. Emptied by every send; never
+   * larger than `streams`.
+   */
+  fresh: Map<OpenStream, PresenceSnapshot>;
   unwatch: () => void;
 }
 
@@ -34,17 +42,18 @@ export class PresenceFanout {
     const key = `${ask}\n${wall}`;
     let audience = this.#audiences.get(key);
     if (audience === undefined) {
-      const streams = new Set<OpenStream>();
-      const created: Audience = { streams, unwatch: () => {} };
+      const created: Audience = { streams: new Set(), fresh: new Map(), unwatch: () => {} };
       created.unwatch = this.tracker.watch(wall, { members: ask === 'members' }, (snapshot) =>
-        this.#send(streams, snapshot),
+        this.#send(created, snapshot),
       );
       this.#audiences.set(key, created);
       audience = created;
     }
     audience.streams.add(stream);
     const now = this.tracker.current(wall, { members: ask === 'members' });
-    if (now !== undefined && !stream.output.write(frameOf(now), Date.now(), true)) stream.slow();
+    if (now === undefined) return;
+    audience.fresh.set(stream, now);
+    if (!stream.output.write(frameOf(now), Date.now(), true)) stream.slow();
   }
 
   /** The stream is gone: out of its audiences, and a wall nobody watches any more is unwatched. */
@@ -52,22 +61,26 @@ export class PresenceFanout {
     const key = `${ask}\n${wall}`;
     const audience = this.#audiences.get(key);
     if (audience === undefined || !audience.streams.delete(stream)) return;
+    audience.fresh.delete(stream);
     if (audience.streams.size > 0) return;
     this.#audiences.delete(key);
     audience.unwatch();
   }
 
-  #send(streams: Set<OpenStream>, snapshot: PresenceSnapshot): void {
+  #send(audience: Audience, snapshot: PresenceSnapshot): void {
     const frame = frameOf(snapshot);
+    const fresh = audience.fresh;
+    audience.fresh = new Map();
     // A Set iterator skips streams removed meanwhile and visits ones added (they had `current`: a repeat is harmless).
-    const pending = streams.values();
+    const pending = audience.streams.values();
     const slice = () => {
       const now = Date.now();
       for (let written = 0; written < WRITES_PER_TURN; written++) {
         const next = pending.next();
         if (next.done === true) return;
         const stream = next.value;
-        if (!stream.closed && !stream.output.write(frame, now, true)) stream.slow();
+        if (stream.closed || sameSnapshot(snapshot, fresh.get(stream))) continue;
+        if (!stream.output.write(frame, now, true)) stream.slow();
       }
       setImmediate(slice);
     };

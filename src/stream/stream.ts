@@ -207,7 +207,12 @@ export class Stream implements OpenStream {
     const reauth = () => {
       const data = JSON.stringify({ expiresAt: new Date(expiresAtMs).toISOString() });
       this.output.write(Buffer.from(encodeEvent({ event: 'reauth', data })), Date.now(), false);
-      this.#after(expiresAtMs, () => this.output.end(encodeRetry(EXPIRED_RETRY_MS)));
+      this.#after(expiresAtMs, () => {
+        this.output.end(encodeRetry(EXPIRED_RETRY_MS));
+        // Out of the hub now, not when the socket closes: no replay page or
+        // live event may follow the end to a token that has expired.
+        this.context.hub.remove(this);
+      });
     };
     this.#after(expiresAtMs - REAUTH_LEAD_MS, reauth);
   }

@@ -46,11 +46,14 @@ export function linkify(text: string): string {
 }
 
 /**
- * The seed's `message.html`, with the author when there is one. Author and
+ * The seed's `message.html`, with the author when there is one (marked
+ * `verified` when a token said who it is). Author and
  * body are each isolated for bidirectional text (`<bdi>`, `dir="auto"`): a
  * right-to-left override in one cannot reverse how the other reads.
  */
-export function renderMessageHtml(id: string, author: string, body: string): string {
-  const who = author === '' ? '' : `<b class="author"><bdi>${escapeHtml(author)}</bdi></b> `;
+export function renderMessageHtml(id: string, author: string, body: string, verified = false): string {
+  // A verified author (a token's name, issue 16) is told apart from anyone who types the same name.
+  const who =
+    author === '' ? '' : `<b class="author${verified ? ' verified' : ''}"><bdi>${escapeHtml(author)}</bdi></b> `;
   return `<div class="message" id="m${escapeHtml(id)}">${who}<span class="body" dir="auto">${linkify(body)}</span></div>`;
 }

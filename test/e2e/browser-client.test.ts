@@ -1,7 +1,8 @@
 /**
  * The wallcast client (`wallcast/client`, which the page runs too): on a
- * page of another site in Chromium, where CORS decides, and in Node with
- * the `eventsource` package, on real sockets. Its .d.ts is tsc's output
+ * page of another site in Chromium, where CORS decides (with tokens from
+ * `getToken` too), and in Node with the `eventsource` package, on real
+ * sockets (tokens in Node: client-auth.test.ts). Its .d.ts is tsc's output
  * for its JSDoc, checked here so the two cannot drift.
  */
 import { readFileSync, rmSync } from 'node:fs';
@@ -17,12 +18,14 @@ import { type Position, type StreamState, type Subscription, WallcastClient, Wal
 import type { Message } from '../../src/message.js';
 import type { RunningServer } from '../../src/server.js';
 import { launchChromium } from '../support/browser.js';
-import { until } from '../support/deadlines.js';
+import { until, within } from '../support/deadlines.js';
 import { getJson, postJson } from '../support/http.js';
+import { claims, nowSeconds, secretText, signHmac } from '../support/jwt.js';
 import { startTestServer } from '../support/server.js';
 import { withoutChromium } from '../support/services.js';
 
 const CLIENT_FILE = new URL('../../client/wallcast-client.js', import.meta.url);
+const SECRET = secretText();
 
 /** What a subscription saw: bodies, deletes, resets, states, in order. */
 function recorder() {
@@ -238,29 +241,55 @@ describe.skipIf(withoutChromium())('the client on a page of another site', () =>
   let elsewhereUrl: string;
   let browser: Browser;
 
-  /** The other site: a page that follows a wall of `wallcast` and posts to it, with its own copy of the client. */
-  const page = (wallcast: string) => `<!doctype html><meta charset="utf-8"><title>elsewhere</title>
+  /**
+   * The other site: a page that follows a wall of `wallcast` and posts to it, with its own copy of the
+   * client; with a token, it gets each from the site itself (`/token`), as an application would.
+   */
+  const page = (
+    wallcast: string,
+    wall: string,
+    withToken: boolean,
+  ) => `<!doctype html><meta charset="utf-8"><title>elsewhere</title>
 <script type="module">
 import { WallcastClient } from '/wallcast-client.js';
-const client = new WallcastClient({ baseUrl: ${JSON.stringify(wallcast)}, timeoutMs: 3000 });
-window.seen = { bodies: [], states: [] };
-client.subscribe('cors', {
-  onMessage: (message) => window.seen.bodies.push(message.body),
+window.seen = { bodies: [], authors: [], states: [], errors: [], tokens: 0 };
+const getToken = async () => {
+  window.seen.tokens++;
+  return (await fetch('/token')).text();
+};
+const client = new WallcastClient({ baseUrl: ${JSON.stringify(wallcast)}, timeoutMs: 3000${withToken ? ', getToken' : ''} });
+client.subscribe(${JSON.stringify(wall)}, {
+  onMessage: (message) => {
+    window.seen.bodies.push(message.body);
+    window.seen.authors.push(message.author + '/' + message.authorId);
+  },
   onState: (state) => window.seen.states.push(state),
+  onError: (error) => window.seen.errors.push(error.code),
 });
-window.postIt = (body) => client.post('cors', { body }).then(
+window.postIt = (body) => client.post(${JSON.stringify(wall)}, { body }).then(
   (posted) => ({ ok: true, id: posted.message.id }),
   (error) => ({ ok: false, code: error.code, message: error.message }),
 );
 </script>`;
+
+  /** Short tokens for Ann, each outliving the last by 2 s (exp is in whole seconds). */
+  let lastExp = 0;
+  const shortToken = () => {
+    lastExp = Math.max(nowSeconds() + 3, lastExp + 2);
+    return signHmac(claims({ name: 'Ann', exp: lastExp, wallcast: { read: ['team-*'], post: ['team-*'] } }), SECRET);
+  };
 
   beforeAll(async () => {
     elsewhere = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://elsewhere');
       if (url.pathname === '/wallcast-client.js') {
         res.writeHead(200, { 'Content-Type': 'text/javascript' }).end(readFileSync(CLIENT_FILE));
+      } else if (url.pathname === '/token') {
+        shortToken().then((token) => res.writeHead(200, { 'Content-Type': 'text/plain' }).end(token));
       } else if (url.pathname === '/') {
-        res.writeHead(200, { 'Content-Type': 'text/html' }).end(page(url.searchParams.get('wallcast') ?? ''));
+        const wallcast = url.searchParams.get('wallcast') ?? '';
+        const body = page(wallcast, url.searchParams.get('wall') ?? 'cors', url.searchParams.has('token'));
+        res.writeHead(200, { 'Content-Type': 'text/html' }).end(body);
       } else {
         res.writeHead(404).end();
       }
@@ -274,18 +303,74 @@ window.postIt = (body) => client.post('cors', { body }).then(
     await new Promise((resolve) => elsewhere?.close(resolve));
   });
 
-  const open = async (wallcast: RunningServer): Promise<Page> => {
+  /** A tab of the other site; `streams` gets the URL of every stream request the browser makes. */
+  const open = async (wallcast: RunningServer, query = '', streams: string[] = []): Promise<Page> => {
     const tab = await browser.newPage();
-    await tab.goto(`${elsewhereUrl}/?wallcast=${encodeURIComponent(wallcast.url)}`);
+    tab.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/api/events') streams.push(request.url());
+    });
+    await tab.goto(`${elsewhereUrl}/?wallcast=${encodeURIComponent(wallcast.url)}${query}`);
     await tab.waitForFunction(() => (window as unknown as { postIt?: unknown }).postIt !== undefined, null, {
       timeout: 5000,
     });
     return tab;
   };
-  type Seen = { bodies: string[]; states: string[] };
+  type Seen = { bodies: string[]; authors: string[]; states: string[]; errors: string[]; tokens: number };
   const seen = (tab: Page) => tab.evaluate(() => (window as unknown as { seen: Seen }).seen);
   const postFrom = (tab: Page, body: string) =>
     tab.evaluate((body) => (window as unknown as { postIt: (b: string) => Promise<unknown> }).postIt(body), body);
+
+  it('follows a private wall with tokens from getToken through tickets, across token expiries, nothing lost or twice', async () => {
+    const wallcast = await startTestServer({
+      WALLCAST_CORS_ORIGINS: elsewhereUrl,
+      WALLCAST_JWT_SECRET: SECRET,
+      WALLCAST_PRIVATE_WALLS: 'team-*',
+    });
+    try {
+      const streams: string[] = [];
+      const tab = await open(wallcast, '&wall=team-web&token', streams);
+      await tab.waitForFunction(() => (window as unknown as { seen: Seen }).seen.states.includes('live'), null, {
+        timeout: 5000,
+      });
+      expect(await postFrom(tab, 'from the page')).toMatchObject({ ok: true });
+      const poster = await signHmac(claims({ name: 'Bo', wallcast: { post: ['team-*'] } }), SECRET);
+      const bodies = ['from the page'];
+      // Posts keep coming until the browser's stream has met two token expiries with fresh tickets.
+      await within(
+        'posting through two token expiries',
+        12_000,
+        (async () => {
+          while (streams.length < 3 || (await seen(tab)).states.at(-1) !== 'live') {
+            const body = `p${bodies.length}`;
+            const { status } = await postJson(
+              wallcast.url,
+              '/api/walls/team-web/messages',
+              { body },
+              {
+                Authorization: `Bearer ${poster}`,
+              },
+            );
+            expect(status).toBe(201);
+            bodies.push(body);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+        })(),
+      );
+      await until('every post on the page', 5000, async () => (await seen(tab)).bodies.length >= bodies.length);
+      const result = await seen(tab);
+      expect(result.bodies).toEqual(bodies);
+      expect(result.authors[0]).toBe('Ann/u42');
+      expect(result.errors).toEqual([]);
+      expect(result.tokens).toBeGreaterThanOrEqual(3);
+      // Every connection the browser made had its own ticket: it never reconnected by itself with a used one.
+      const tickets = streams.map((url) => new URL(url).searchParams.get('ticket'));
+      expect(tickets.every((ticket) => ticket !== null)).toBe(true);
+      expect(new Set(tickets).size).toBe(tickets.length);
+      await tab.close();
+    } finally {
+      await wallcast.close();
+    }
+  });
 
   it('streams and posts when the server allows the site (WALLCAST_CORS_ORIGINS)', async () => {
     const wallcast = await startTestServer({ WALLCAST_CORS_ORIGINS: elsewhereUrl });

@@ -182,6 +182,8 @@ describe('the page of a private wall (issue 16)', () => {
     const html = await res.text();
     expect(html).toContain('private');
     expect(html).not.toContain('the secret plan');
+    // The way back leads away from the refused page, not to it.
+    expect(html).toMatch(/<a [^>]*id="back" href="\/"/);
     const reader = await fetch(`${server.url}/w/team-a`, { headers: { Cookie: await cookieOf({ read: ['team-a'] }) } });
     expect(reader.status).toBe(200);
     const readable = await reader.text();

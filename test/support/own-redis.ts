@@ -35,7 +35,7 @@ export class OwnRedis {
 
   /** Dies as a crash would, with everything it held. */
   async kill(): Promise<void> {
-    const exited = new Promise((resolve) => this.#process?.once('exit', resolve));
+    const exited = this.running ? new Promise((resolve) => this.#process?.once('exit', resolve)) : Promise.resolve();
     this.#process?.kill('SIGKILL');
     await exited;
   }

@@ -185,6 +185,27 @@ export function presenceContract(name: string, open: OpenPresence, closeAll: () 
       expect(tracker.stats().graced).toBe(2);
     });
 
+    it("ends the grace of a wall's longest-gone early past maxPeoplePerWall, live people and other walls kept", async () => {
+      const tracker = await openTracker({ graceMs: 10_000, maxPeoplePerWall: 3 });
+      const [wall, other] = [newWall(), newWall()];
+      const heard = new Heard(tracker, wall);
+      tracker.join(wall, client('stays-here'));
+      tracker.join(other, client('elsewhere-1')).leave();
+      for (const id of ['churner-1', 'churner-2', 'churner-3', 'churner-4']) tracker.join(wall, client(id)).leave();
+      await untilOnline(tracker, wall, 3);
+      // Three live people: no one in grace is left, and the live are never counted out.
+      tracker.join(wall, client('live-two1'));
+      tracker.join(wall, stream());
+      await untilOnline(tracker, wall, 3);
+      tracker.join(wall, client('live-three'));
+      await untilOnline(tracker, wall, 4);
+      expect(Math.max(...heard.counts())).toBeLessThanOrEqual(4);
+      // The other wall is not watched: its count is read, as GET /presence does.
+      await until('the other wall keeps its person in grace', 3000, async () => {
+        return (await tracker.snapshot(other, { members: false })).online === 1;
+      });
+    });
+
     it('answers the snapshot of a wall it does not watch, for GET /presence', async () => {
       const tracker = await openTracker();
       const wall = newWall();

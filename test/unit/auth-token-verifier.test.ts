@@ -1,3 +1,4 @@
+import { CompactSign } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AuthFailure } from '../../src/auth/auth-failure.js';
 import { MAX_GRANT_PATTERNS } from '../../src/auth/claims.js';
@@ -85,6 +86,15 @@ describe('token verification with an HMAC secret', () => {
     expect(failure.message).toBe(`The token is ${huge.length} characters long; the limit is ${MAX_TOKEN_CHARS}.`);
     const garbage = '%'.repeat(16 * 1024);
     expect((await refusal(hmacVerifier(), garbage)).message).toMatch(/characters long; the limit is 8192/);
+  });
+
+  it('refuses an exp that is no finite time (JSON 1e400 is Infinity): no token lives for ever', async () => {
+    const payload = new TextEncoder().encode(`{"sub":"u42","exp":1e400,"iat":${nowSeconds()}}`);
+    const token = await new CompactSign(payload)
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(secret));
+    const failure = await refusal(hmacVerifier(), token);
+    expect(failure.reason).toBe('token_invalid');
   });
 
   it('requires exp, and says when a token expired, allowing 30 s of clock skew', async () => {

@@ -60,6 +60,11 @@ describe('HTML rendering', () => {
     );
   });
 
+  it('marks a verified author in the fragment, so a typed name cannot pass for one', () => {
+    expect(renderMessageHtml('abc', 'Ann', 'hi', true)).toContain('<b class="author verified"><bdi>Ann</bdi></b>');
+    expect(renderMessageHtml('abc', 'Ann', 'hi')).toContain('<b class="author"><bdi>Ann</bdi></b>');
+  });
+
   it('links http(s) URLs to a new tab with nofollow, leaving trailing punctuation outside', () => {
     expect(linkify('see https://example.com/a?b=1&c=2.')).toBe(
       'see <a href="https://example.com/a?b=1&amp;c=2" target="_blank" rel="noopener noreferrer nofollow">' +

@@ -84,14 +84,14 @@ describe.skipIf(await withoutRedis())('presence on Redis', () => {
 
   presenceContract('the Redis share', open, closeAll);
 
-  it("defaults to the contract's 15 s for a killed instance, its lease leaving room for a poll and a window", async () => {
+  it("defaults to the contract's 15 s for a killed instance, its lease leaving room for a poll, a tick, a window and a margin", async () => {
     const share = new RedisPresenceShare({
       redis: new Redis(REDIS_URL, { lazyConnect: true }),
       keyOf: presenceKeyOf(prefix),
       instanceId: 'defaults',
       log: pino({ level: 'silent' }),
     });
-    expect([DEFAULT_EXPIRY_MS, share.expiryMs, share.pollMs, share.leaseMs]).toEqual([15_000, 15_000, 500, 13_500]);
+    expect([DEFAULT_EXPIRY_MS, share.expiryMs, share.pollMs, share.leaseMs]).toEqual([15_000, 15_000, 500, 12_900]);
   });
 
   it('joins the shares of two instances into one count that both report within 2 s of each change', async () => {
@@ -153,24 +153,29 @@ describe.skipIf(await withoutRedis())('presence on Redis', () => {
     const b = await open({ graceMs });
     const heard = new Heard(b.tracker, wall);
     const a = await open({ graceMs });
+    // The next start's connection is made before a goes: the restart below is timed from the close,
+    // not from a connect that a loaded machine may take a second over.
+    const restarted = await open({ graceMs });
     a.tracker.join(wall, client('browser-X'));
     a.tracker.join(wall, stream());
-    await heard.untilOnline('b hears a', 3000, 2);
+    await heard.untilOnline('b hears a', 5000, 2);
     const heardBefore = heard.heard.length;
     await a.tracker.close();
     const closedMs = performance.now();
-    // A stream without client id cannot follow its person anywhere: it goes at once.
-    await heard.untilOnline('the stream-only person is gone at once', 2000, 1);
+    // Back well within the grace. (Waiting first for b to hear the stream-only person go, as this test
+    // did, put the return 1.0–1.7 s after the close: past the grace's 1.5 s whenever b's poll came late,
+    // and the count's dip was heard whenever the window closed inside it, as under load.)
     await untilPast('a restart takes a moment', closedMs, 300);
-    const restarted = await open({ graceMs });
     restarted.tracker.join(wall, client('browser-X'));
+    // A stream without client id cannot follow its person anywhere: it goes at once.
+    await heard.untilOnline('the stream-only person is gone at once', 5000, 1);
     await untilPast('past the old grace, a poll and a window', closedMs, graceMs + 2000);
     expect(heard.counts().slice(heardBefore)).toEqual([1]);
     expect(b.tracker.current(wall, { members: false })?.online).toBe(1);
     // Closing with nobody coming back: the people go after the grace, not before.
     await restarted.tracker.close();
     const closedAgainMs = performance.now();
-    await heard.untilOnline('gone after the grace', graceMs + 2500, 0);
+    await heard.untilOnline('gone after the grace', graceMs + 5000, 0);
     expect(performance.now() - closedAgainMs).toBeGreaterThanOrEqual(graceMs);
   });
 
@@ -187,6 +192,7 @@ describe.skipIf(await withoutRedis())('presence on Redis', () => {
     await until('both hear 3', 3000, () => heardA.last?.online === 3 && heardB.last?.online === 3);
 
     await own.kill();
+    await within('killing a Redis already dead returns at once', 1000, own.kill());
     const startMs = performance.now();
     a.tracker.join(wall, client('browser-W'));
     z.leave();

@@ -17,6 +17,14 @@ export const DEFAULT_EXPIRY_MS = 15_000;
 export const DEFAULT_POLL_MS = 500;
 /** What this process changed is sent within this, joined into one call per wall: never a round trip per stream. */
 const TICK_MS = 100;
+/**
+ * What the lease leaves of the expiry beyond a poll, a tick and a window:
+ * the round trips, the event written to the streams, and timers late on a
+ * busy process. Without it a process killed just after renewing was heard
+ * gone 14.6–14.8 s later on an idle machine (test/e2e/presence-redis.test.ts),
+ * 15.1 s at worst before any delay.
+ */
+const LEASE_MARGIN_MS = 500;
 /** How long `read` tells a client to wait while Redis does not answer. */
 const RETRY_AFTER_SECONDS = 2;
 const INSTANCE_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -86,9 +94,10 @@ type PresenceCommand = (...keysThenArgs: (string | number)[]) => Promise<Presenc
  * meets a slot moved meanwhile fails like any failed call (the next one
  * sends everything), and the slot map is read again.
  *
- * Timing: the lease is `expiryMs - pollMs - emitWindowMs`, so that a
- * process killed just after renewing is reaped by the next poll after its
- * lease and heard by watchers within the window: gone within `expiryMs`.
+ * Timing: the lease is `expiryMs - pollMs - TICK_MS - emitWindowMs -
+ * LEASE_MARGIN_MS`, so that a process killed just after renewing is reaped
+ * by the next poll after its lease (a poll waits for a tick) and heard by
+ * watchers within the window: gone within `expiryMs`.
  */
 export class RedisPresenceShare implements PresenceShare {
   readonly outlivesProcess = true;
@@ -113,7 +122,8 @@ export class RedisPresenceShare implements PresenceShare {
     if (!INSTANCE_ID.test(options.instanceId)) throw new RangeError(`not an instance id: ${options.instanceId}`);
     this.expiryMs = options.expiryMs ?? DEFAULT_EXPIRY_MS;
     this.pollMs = options.pollMs ?? DEFAULT_POLL_MS;
-    this.leaseMs = this.expiryMs - this.pollMs - (options.emitWindowMs ?? EMIT_WINDOW_MS);
+    const windowMs = options.emitWindowMs ?? EMIT_WINDOW_MS;
+    this.leaseMs = this.expiryMs - this.pollMs - TICK_MS - windowMs - LEASE_MARGIN_MS;
     if (this.leaseMs < 3 * TICK_MS) throw new RangeError(`expiryMs ${this.expiryMs} leaves no time for a lease`);
     this.#renewMs = Math.floor(this.leaseMs / 3);
     this.#redis = options.redis as (Redis | Cluster) & { wallPresence: PresenceCommand };
