@@ -17,6 +17,12 @@ export interface ConnectOptions {
    * is noticed even by a blocking read.
    */
   socketTimeoutMs?: number;
+  /**
+   * Where reads go: the primary (default), or a replica where the endpoint
+   * names them (a cluster's slot map, the Sentinels), the primary when a
+   * slot has none. One Redis has no replicas it knows of.
+   */
+  readFrom?: 'primary' | 'replica';
 }
 
 /**
@@ -65,6 +71,7 @@ export function connectRedis(endpoint: RedisEndpoint, options: ConnectOptions = 
         username: endpoint.username,
         password: endpoint.password,
         failoverDetector: false,
+        role: options.readFrom === 'replica' ? 'slave' : 'master',
         sentinelRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_MS),
       });
     case 'cluster':
@@ -75,6 +82,7 @@ export function connectRedis(endpoint: RedisEndpoint, options: ConnectOptions = 
         retryDelayOnClusterDown: 100,
         retryDelayOnTryAgain: 100,
         slotsRefreshTimeout: 1000,
+        scaleReads: options.readFrom === 'replica' ? 'slave' : 'master',
         clusterRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_MS),
         redisOptions: { ...common, username: endpoint.username, password: endpoint.password },
       });

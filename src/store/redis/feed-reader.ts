@@ -77,6 +77,14 @@ export class FeedReader {
   async #run(): Promise<void> {
     let backoffMs = FIRST_BACKOFF_MS;
     while (!this.#stopped) {
+      // A connection not made yet (or being made again) is waited for, not read from and logged.
+      if (this.reader.status !== 'ready') {
+        await this.#pause((wake) => {
+          this.reader.once('ready', wake);
+          return () => this.reader.off('ready', wake);
+        });
+        continue;
+      }
       try {
         const lost: Lost[] = [];
         for (const feed of this.#feeds) {
@@ -120,16 +128,25 @@ export class FeedReader {
             'redis feed: read failed, retrying until Redis answers',
           );
         }
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, backoffMs);
-          this.#wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
+        await this.#pause((wake) => {
+          const timer = setTimeout(wake, backoffMs);
+          return () => clearTimeout(timer);
         });
         backoffMs = Math.min(backoffMs * 2, MAX_BACKOFF_MS);
       }
     }
+  }
+
+  /** Waits until what `arm` set up calls back, or `stop` is called; then undoes it. */
+  async #pause(arm: (wake: () => void) => () => void): Promise<void> {
+    if (this.#stopped) return;
+    let disarm = () => {};
+    await new Promise<void>((resolve) => {
+      this.#wake = resolve;
+      disarm = arm(resolve);
+    });
+    disarm();
+    this.#wake = undefined;
   }
 
   /** After an outage: did the feed lose entries past `lastId`? Why, when it did. */

@@ -20,6 +20,14 @@ const READER_SOCKET_TIMEOUT_MS = FEED_BLOCK_MS + 2000;
  * instance's readers (one for all partitions on a single Redis, one per
  * partition on a cluster: feed-reader.ts says why), turned into events for
  * the `onEvent` listeners, and feed loss for the `onFeedLost` ones.
+ *
+ * With `?wait=N` the readers read from replicas (a cluster's, or those the
+ * Sentinels name): a stream then shows only what a replica has, which a
+ * failover keeps (Redis Cluster and Sentinel promote the replica that has
+ * the most), and never a post whose primary died before passing it on,
+ * whose 503 told its client to retry. A write is acknowledged only once a
+ * replica has it, so this costs the live feed nothing the post did not
+ * wait for already.
  */
 export class PartitionFeeds {
   readonly #live = new LiveFeed();
@@ -31,6 +39,8 @@ export class PartitionFeeds {
   constructor(
     private readonly endpoint: RedisEndpoint,
     private readonly keys: RedisKeys,
+    /** `?wait=N`: with N > 0, the feeds are read from replicas. */
+    private readonly wait: number,
     private readonly log: Logger,
   ) {}
 
@@ -49,7 +59,10 @@ export class PartitionFeeds {
     );
     const groups = this.endpoint.mode === 'cluster' ? feeds.map((feed) => [feed]) : [feeds];
     for (const group of groups) {
-      const connection = connectRedis(this.endpoint, { socketTimeoutMs: READER_SOCKET_TIMEOUT_MS });
+      const connection = connectRedis(this.endpoint, {
+        socketTimeoutMs: READER_SOCKET_TIMEOUT_MS,
+        readFrom: this.wait > 0 ? 'replica' : 'primary',
+      });
       // The command connection reports outages; a reader's own errors are its retries.
       connection.on('error', () => {});
       if (connection.isCluster) connection.on('node error', () => {});

@@ -86,7 +86,7 @@ export class RedisStreamStore implements MessageStore {
     this.#redis = defineWallCommands(redis);
     this.#writes = new ReplicatedWrites(this.#redis, target.endpoint, this.#wait, COMMAND_TIMEOUT_MS);
     this.#admission = new WallAdmission(redis, this.#keys);
-    this.#feeds = new PartitionFeeds(target.endpoint, this.#keys, log);
+    this.#feeds = new PartitionFeeds(target.endpoint, this.#keys, this.#wait, log);
     this.#housekeeping = new Housekeeping(this.#redis, this.#keys, this.#admission, limits.retentionMs, log);
   }
 

@@ -69,6 +69,9 @@ redis.call('ZREM', pending_key, wall)
 return 1
 `;
 
+/** The scripts' texts, for test/unit/redis-key-slots.test.ts. */
+export const ADMISSION_SCRIPTS = { ADMIT, RELEASE, DUE, SETTLE } as const;
+
 type Script = (...keysThenArgs: (string | number)[]) => Promise<unknown>;
 interface AdmissionScripts {
   wallAdmit: Script;
