@@ -139,7 +139,7 @@ describe.skipIf(withoutRedisServer())('the keys each script is given', () => {
     );
     const ran = new Set<string>();
     for (const args of seen) {
-      const sha = /^evalsha$/i.test(args[0] as string) ? (args[1] as string) : sha1(unescape(args[1] as string));
+      const sha = /^evalsha$/i.test(args[0] as string) ? (args[1] as string) : sha1(monitorBytes(args[1] as string));
       const name = scripts.get(sha);
       // The post budget's script (rate-limiter-flexible's) is not run here; any other is one of ours.
       expect(name, `a script of ours: ${(args[1] as string).slice(0, 80)}`).toBeDefined();
@@ -161,7 +161,7 @@ function sha1(text: string | Buffer): string {
  * MONITOR shows arguments escaped as Redis's `sdscatrepr` writes them (each
  * byte of a non-ASCII character as `\xHH`): the script's bytes back.
  */
-function unescape(shown: string): Buffer {
+function monitorBytes(shown: string): Buffer {
   const named: Record<string, string> = { n: '\n', r: '\r', t: '\t', a: '\x07', b: '\b', '"': '"', '\\': '\\' };
   const bytes = shown.replace(/\\(x[0-9a-f]{2}|[nrtab"\\])/g, (_, code: string) =>
     code.startsWith('x') ? String.fromCharCode(Number.parseInt(code.slice(1), 16)) : (named[code] as string),
