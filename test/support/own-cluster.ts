@@ -252,10 +252,15 @@ export class OwnCluster {
     }
     await until('the cluster is ok everywhere, each master with its replica', 15_000, async () => {
       if (!(await this.healthy())) return false;
-      // Every node must know each replica as one, for a failover to be agreed on.
+      // Every node must know each replica as its master's, for a failover to be agreed on
+      // and for clients to learn the replicas from CLUSTER SLOTS.
       for (const port of ports) {
         const nodes = await this.topology(port);
-        if (nodes.filter((n) => n.role === 'replica').length !== replicas.length) return false;
+        if (nodes.filter((n) => n.role === 'replica' && n.masterPort !== undefined).length !== replicas.length) {
+          return false;
+        }
+        const slots = (await this.command(port, 'CLUSTER', 'SLOTS')) as unknown[][];
+        if (slots.some((range) => range.length < 4)) return false;
       }
       return true;
     });

@@ -42,7 +42,8 @@ export interface ConnectOptions {
  * - Cluster: a command refused with MOVED, ASK, TRYAGAIN or CLUSTERDOWN did
  *   not run, and ioredis sends it again where the slot now is; one whose
  *   connection closed is not sent again (`retryDelayOnFailover: 0`), since
- *   it may have run.
+ *   it may have run. Every node is connected to as soon as it is known
+ *   (below), so that a slot moving to it finds the connection made.
  * - Sentinel: ioredis asks the Sentinels for the primary at every
  *   (re)connection and checks that it is one. Its `failoverDetector` stays
  *   off: in the notes behind issue 19 it could close the client for good
@@ -74,8 +75,8 @@ export function connectRedis(endpoint: RedisEndpoint, options: ConnectOptions = 
         role: options.readFrom === 'replica' ? 'slave' : 'master',
         sentinelRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_MS),
       });
-    case 'cluster':
-      return new Cluster(endpoint.nodes, {
+    case 'cluster': {
+      const cluster = new Cluster(endpoint.nodes, {
         enableOfflineQueue: false,
         retryDelayOnFailover: 0,
         retryDelayOnMoved: 0,
@@ -86,6 +87,23 @@ export function connectRedis(endpoint: RedisEndpoint, options: ConnectOptions = 
         clusterRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_MS),
         redisOptions: { ...common, username: endpoint.username, password: endpoint.password },
       });
+      // ioredis connects to a node at its first command, and without an offline queue
+      // refuses the commands that come while it connects ("Connection is closed.", as if
+      // one had been lost in flight): the first posts after a failover moved a slot to
+      // a replica. So once the cluster is ready every node, replicas too, is connected
+      // to as soon as it is known. (Not before: ioredis's own ready check is refused
+      // the same way by a node still connecting, and would never pass.)
+      const connectNode = (node: Redis) => {
+        if (node.status === 'wait') node.connect().catch(() => {});
+      };
+      cluster.on('+node', (node: Redis) => {
+        if (cluster.status === 'ready') connectNode(node);
+      });
+      cluster.on('ready', () => {
+        for (const node of cluster.nodes('all')) connectNode(node);
+      });
+      return cluster;
+    }
   }
 }
 
@@ -140,4 +158,19 @@ export function reportConnection(client: RedisClient, log: Logger): void {
       'redis: a cluster node is not answering; its partitions answer 503 until it is back or replaced',
     );
   });
+}
+
+/**
+ * Resolves once `client` is ready (a cluster: with a connection made to
+ * each of its nodes, see above), or with false after `ms`.
+ */
+export async function connected(client: RedisClient, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  const ready = () =>
+    client.status === 'ready' && (!isCluster(client) || client.nodes('all').every((node) => node.status === 'ready'));
+  while (!ready()) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
 }

@@ -20,7 +20,7 @@
  */
 import type { RedisEndpoint } from '../../config-store.js';
 import { StoreUnavailableError } from '../store.js';
-import { closeClient, connectRedis, isCluster, type RedisClient } from './connect.js';
+import { closeClient, connected, connectRedis, isCluster } from './connect.js';
 import { surelyNotRun, worthRetrying } from './refusals.js';
 import { defineWallCommands, type ScriptedClient, type ScriptedPipeline, type WallCommands } from './wall-commands.js';
 
@@ -57,17 +57,7 @@ export class ReplicatedWrites {
   /** Whether the store's connections are ready within `ms`. */
   async connected(ms: number): Promise<boolean> {
     const clients = this.#writer === this.redis ? [this.redis] : [this.redis, this.#writer];
-    let timer: NodeJS.Timeout | undefined;
-    const ready = (client: RedisClient) =>
-      client.status === 'ready'
-        ? Promise.resolve(true)
-        : new Promise<boolean>((resolve) => client.once('ready', () => resolve(true)));
-    const late = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), ms);
-    });
-    const connected = await Promise.race([Promise.all(clients.map(ready)).then(() => true), late]);
-    clearTimeout(timer);
-    return connected;
+    return (await Promise.all(clients.map((client) => connected(client, ms)))).every(Boolean);
   }
 
   /**
