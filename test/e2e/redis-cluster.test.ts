@@ -15,16 +15,20 @@ import { loadConfig } from '../../src/config.js';
 import type { RedisTarget } from '../../src/config-store.js';
 import { createLogger } from '../../src/logger.js';
 import { createMessage } from '../../src/posting.js';
+import { PresenceTracker } from '../../src/presence/presence-tracker.js';
+import { presenceKeyOf, RedisPresenceShare } from '../../src/presence/redis/redis-presence-share.js';
+import { connectRedis } from '../../src/store/redis/connect.js';
 import { keySlot } from '../../src/store/redis/key-slot.js';
 import { Partitions } from '../../src/store/redis/partitions.js';
 import { RedisStreamStore } from '../../src/store/redis/redis-store.js';
 import { surelyNotRun } from '../../src/store/redis/refusals.js';
 import { StoreOpenError, StoreUnavailableError } from '../../src/store/store.js';
 import { describeStoreContract } from '../store-contract.js';
-import { within } from '../support/deadlines.js';
+import { until, within } from '../support/deadlines.js';
 import { OwnCluster, withoutRedisServer } from '../support/own-cluster.js';
 import { OwnRedis } from '../support/own-redis.js';
 import { freePort } from '../support/ports.js';
+import { client } from '../support/presence.js';
 import { MAIN } from '../support/process.js';
 
 const log = createLogger(process.env.WALLCAST_LOG_LEVEL ?? 'silent');
@@ -139,6 +143,38 @@ describe.skipIf(withoutRedisServer())('the Redis store on a cluster', () => {
     } finally {
       cluster.node(master.port).resume();
       await store.close();
+    }
+  });
+
+  it('shares presence over walls on every master: one pipeline per node each tick', async () => {
+    const endpoint = target(cluster.url()).endpoint;
+    const prefix = `presence-${nanoid(6)}:`;
+    const open = () => {
+      const redis = connectRedis(endpoint, { commandTimeoutMs: 2000 });
+      const share = new RedisPresenceShare({ redis, keyOf: presenceKeyOf(prefix), instanceId: nanoid(), log });
+      return { redis, tracker: new PresenceTracker({ share, graceMs: 200, emitWindowMs: 100, settleMs: 0, log }) };
+    };
+    const [a, b] = [open(), open()];
+    try {
+      const walls = Array.from({ length: 30 }, (_, i) => `presence-${i}`);
+      const masters = new Set<number>();
+      for (const wall of walls)
+        masters.add((await cluster.masterOf(keySlot(presenceKeyOf(prefix)(wall, 'refs')))).port);
+      expect(masters.size).toBe(3);
+      for (const wall of walls) b.tracker.watch(wall, { members: false }, () => {});
+      const handles = walls.map((wall, i) => a.tracker.join(wall, client(`browser-${String(i).padStart(4, '0')}`)));
+      await until('b counts one on every wall', 5000, () =>
+        walls.every((wall) => b.tracker.current(wall, { members: false })?.online === 1),
+      );
+      for (const handle of handles) handle.leave();
+      await until('b counts nobody once the grace is over', 5000, () =>
+        walls.every((wall) => b.tracker.current(wall, { members: false })?.online === 0),
+      );
+    } finally {
+      await a.tracker.close();
+      await b.tracker.close();
+      a.redis.disconnect();
+      b.redis.disconnect();
     }
   });
 
