@@ -30,7 +30,10 @@ const HEADINGS: Record<number, string> = {
  * names that wall directly.
  */
 export function renderErrorPage(error: ApiError, requestPath?: string): string {
-  const back = requestPath === undefined ? BACK_TO_THE_WALL : wallPageOf(requestPath);
+  // A refusal of a wall's own page (a private wall) leads back to the default wall, not to the refused page.
+  const refused = error.status === 401 || error.status === 403;
+  const back =
+    requestPath === undefined ? BACK_TO_THE_WALL : refused && isPage(requestPath) ? '/' : wallPageOf(requestPath);
   const meant = requestPath === undefined ? undefined : wallMeant(requestPath);
   const wall = requestPath === undefined ? undefined : wallOf(requestPath);
   const heading =
