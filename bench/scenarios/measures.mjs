@@ -84,11 +84,17 @@ export async function measureIdle(server, rssAtStart, open, n) {
  * @param {Loadgen} loadgen
  * @param {http.Agent} agent
  * @param {Settings} settings
+ * @param {object} [options]
+ * @param {() => Promise<void>} [options.beside] runs once the server is quiet, just before the measured
+ *   window opens, and resolves when the posts may start: something the posts run beside (a churn of streams)
  * @returns {Promise<Steady>}
  */
-export async function measureSteady(server, loadgen, agent, settings) {
+export async function measureSteady(server, loadgen, agent, settings, { beside } = {}) {
   await settle(server.meter);
   await loadgen.call('reset');
+  await beside?.();
+  // Read outside the CPU window: a scrape costs the server (with workers, every one of them).
+  const writesBefore = await server.writes?.();
   const before = server.meter.cpu();
   // The subscribers share the machine's cores with the server: their CPU is shown beside latency.
   const clientBefore = cpuMicros(loadgen.pid);
@@ -102,7 +108,9 @@ export async function measureSteady(server, loadgen, agent, settings) {
   }
   await loadgen.call('drain', { expected: posts, timeoutMs: settings.steadyDrainMs });
   const after = server.meter.cpu();
-  const clientCores = (cpuMicros(loadgen.pid) - clientBefore) / (micros() - started);
+  const elapsed = micros() - started;
+  const clientCores = (cpuMicros(loadgen.pid) - clientBefore) / elapsed;
+  const writesAfter = await server.writes?.();
   /** @type {Stats} */
   const stats = await loadgen.call('stats', { expected: posts });
   const per = (/** @type {number} */ us) => us / Math.max(1, stats.delivered);
@@ -112,6 +120,11 @@ export async function measureSteady(server, loadgen, agent, settings) {
     cpuPerDelivery: per(after.user + after.sys - before.user - before.sys),
     userPerDelivery: per(after.user - before.user),
     sysPerDelivery: per(after.sys - before.sys),
+    serverCores: (after.user + after.sys - before.user - before.sys) / elapsed,
+    writesPerDelivery:
+      writesBefore === undefined || writesAfter === undefined
+        ? undefined
+        : (writesAfter - writesBefore) / Math.max(1, stats.delivered),
     clientCores,
   };
 }
