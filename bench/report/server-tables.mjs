@@ -22,12 +22,13 @@ export function steadySection(L) {
       'bytes/event',
       'writes/delivery',
       'client cores',
+      'other cores',
       'lost / dup / dropped',
     ]),
-    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
   );
   for (const l of Object.values(L)) {
-    if (l.error) lines.push(row([l.name, '', `failed: ${l.error}`, '', '', '', '', '', '']));
+    if (l.error) lines.push(row([l.name, '', `failed: ${l.error}`, '', '', '', '', '', '', '']));
     for (const [n, s] of byScale(l.steady)) {
       lines.push(
         row([
@@ -39,6 +40,7 @@ export function steadySection(L) {
           fmt(s.bytes / Math.max(1, s.delivered), 0),
           s.writesPerDelivery === undefined ? 'n/a' : fmt(s.writesPerDelivery, 3),
           fmt(s.clientCores, 2),
+          fmt(s.otherCores, 2),
           faults(s),
         ]),
       );
@@ -52,7 +54,9 @@ export function steadySection(L) {
       'delivered: 1.000 at a steady rate; below it, passes ran late enough to join events, which makes a delivery ' +
       'cheaper and says the machine was short of CPU (compare CPU only between rows near 1.000). client cores: CPU of ' +
       'the one subscriber process (bench/loadgen.mjs) over the scenario; near 1.0 it is saturated, and latency ' +
-      'includes its own queueing, for every server alike.',
+      'includes its own queueing, for every server alike. other cores: what everything else on the machine ' +
+      "took over the same window (/proc/stat, less the server's and the load generator's CPU): on a quiet " +
+      "machine near 0; where it is not, the row was measured beside someone else's work.",
     '',
   );
   return lines;

@@ -28,7 +28,7 @@ export function workersSection(L, { workerSteadyScales, workerBurstScales }) {
       `steady p50 / p99 / max ms at ${count(n)}`,
       'CPU µs/delivery',
       'writes/delivery',
-      'server / client cores',
+      'server / client / other cores',
       `burst deliveries/s at ${count(m)}`,
       'CPU µs/delivery',
       'lost / dup / dropped (steady; burst)',
@@ -45,7 +45,7 @@ export function workersSection(L, { workerSteadyScales, workerBurstScales }) {
         s ? `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)}` : 'n/a',
         fmt(s?.cpuPerDelivery ?? Number.NaN, 2),
         s?.writesPerDelivery === undefined ? 'n/a' : fmt(s.writesPerDelivery, 3),
-        s ? `${fmt(s.serverCores, 2)} / ${fmt(s.clientCores, 2)}` : 'n/a',
+        s ? `${fmt(s.serverCores, 2)} / ${fmt(s.clientCores, 2)} / ${fmt(s.otherCores, 2)}` : 'n/a',
         fmt(b?.deliveriesPerSecond ?? Number.NaN, 0),
         fmt(b?.cpuPerDelivery ?? Number.NaN, 2),
         `${faults(s)}; ${faults(b)}`,
@@ -81,10 +81,11 @@ export function workersSection(L, { workerSteadyScales, workerBurstScales }) {
     '',
     `wallcast with WALLCAST_WORKERS=2 is a primary (the store, no HTTP) and two workers (the streams, handed ` +
       "out in turn by node:cluster); its CPU is all three processes'. nginx + nchan with worker_processes 2: " +
-      "its two workers'. server / client cores: the server's and the load generator's CPU over the steady " +
-      `window, in cores (this machine has ${os.availableParallelism()}). The load generator (one process, bench/loadgen.mjs) ` +
-      'shares them with the server: where the two add up to nearly all of them, a delivery also waits for a core, ' +
-      'and a second worker has less to gain than on a machine with cores to spare.',
+      "its two workers'. server / client / other cores: the CPU of the server's processes, of the load generator " +
+      `and of everything else on the machine over the steady window, in cores (this machine has ${os.availableParallelism()}). ` +
+      'The load generator (one process, bench/loadgen.mjs) shares the cores with the server: where the three add up ' +
+      'to nearly all of them, a delivery also waits for a core, and a second worker has less to gain than on a ' +
+      'machine with cores to spare.',
     '',
   );
   return lines;

@@ -4,7 +4,7 @@
 // the server to go quiet first, so that its CPU is its own.
 import http from 'node:http';
 import { targetOf } from '../loadgen-client.mjs';
-import { cpuMicros, micros, settle, sleep, totalMicros } from '../processes.mjs';
+import { cpuMicros, machineBusyMicros, micros, settle, sleep, totalMicros } from '../processes.mjs';
 
 /**
  * @typedef {import('../loadgen-client.mjs').Loadgen} Loadgen
@@ -98,6 +98,8 @@ export async function measureSteady(server, loadgen, agent, settings, { beside }
   const before = server.meter.cpu();
   // The subscribers share the machine's cores with the server: their CPU is shown beside latency.
   const clientBefore = cpuMicros(loadgen.pid);
+  // And everyone else's: on a shared machine, what the server and the subscribers could not have.
+  const machineBefore = machineBusyMicros();
   const posts = settings.steadyRate * settings.steadySeconds;
   const started = micros();
   for (let i = 0; i < posts; i++) {
@@ -110,6 +112,8 @@ export async function measureSteady(server, loadgen, agent, settings, { beside }
   const after = server.meter.cpu();
   const elapsed = micros() - started;
   const clientCores = (cpuMicros(loadgen.pid) - clientBefore) / elapsed;
+  const serverCores = (after.user + after.sys - before.user - before.sys) / elapsed;
+  const otherCores = (machineBusyMicros() - machineBefore) / elapsed - serverCores - clientCores;
   const writesAfter = await server.writes?.();
   /** @type {Stats} */
   const stats = await loadgen.call('stats', { expected: posts });
@@ -120,7 +124,8 @@ export async function measureSteady(server, loadgen, agent, settings, { beside }
     cpuPerDelivery: per(after.user + after.sys - before.user - before.sys),
     userPerDelivery: per(after.user - before.user),
     sysPerDelivery: per(after.sys - before.sys),
-    serverCores: (after.user + after.sys - before.user - before.sys) / elapsed,
+    serverCores,
+    otherCores,
     writesPerDelivery:
       writesBefore === undefined || writesAfter === undefined
         ? undefined

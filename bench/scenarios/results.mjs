@@ -6,8 +6,9 @@
 /**
  * @typedef {import('../loadgen-client.mjs').Stats} Stats
  *
- * @typedef {Stats & { posts: number, cpuPerDelivery: number, userPerDelivery: number, sysPerDelivery: number, serverCores: number, clientCores: number, writesPerDelivery?: number }} Steady
- *   serverCores and clientCores: the server's processes' and the load generator's CPU over the posts' window, in cores;
+ * @typedef {Stats & { posts: number, cpuPerDelivery: number, userPerDelivery: number, sysPerDelivery: number, serverCores: number, clientCores: number, otherCores: number, writesPerDelivery?: number }} Steady
+ *   serverCores, clientCores and otherCores: the CPU of the server's processes, of the load generator and of
+ *   everything else on the machine (the run's posting too) over the posts' window, in cores;
  *   writesPerDelivery: wallcast's, from its /metrics (below 1 when a pass ran late and joined events)
  * @typedef {Stats & { seconds: number, deliveriesPerSecond: number, cpuPerDelivery: number, writesPerDelivery?: number }} Burst
  * @typedef {{ open: number, bytesPerStream: number, rss: number }} Idle
