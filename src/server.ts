@@ -190,7 +190,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     ...streams,
     slots: options.slots ?? new LocalStreamSlots(config.maxSubscribers),
     presence,
-    presenceFanout: new PresenceFanout(presence),
+    presenceFanout: new PresenceFanout(presence, hub),
   };
   const budget = options.budget ?? postBudget(config);
   const posting = new Posting(config, store, metrics, lifecycle, budget, auth);
