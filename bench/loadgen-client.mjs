@@ -1,7 +1,8 @@
 // @ts-check
 // The run's side of the load generator: bench/loadgen.mjs in a process of its
 // own (so that its CPU is not the server's nor the run's), driven over IPC,
-// one call per command (connect, storm, reset, drain, stats, close).
+// one call per command (connect, storm, reset, drain, stats, close, churn,
+// agreement).
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 
@@ -22,6 +23,7 @@ import { join } from 'node:path';
  * @property {number} p50 µs
  * @property {number} p99 µs
  * @property {number} max µs
+ * @property {number} presenceEvents presence events the subscribers received (when they asked for them)
  */
 
 /**

@@ -109,6 +109,17 @@ function cpuOfAll(pids) {
   return { user, sys };
 }
 
+/**
+ * CPU the whole machine spent, all cores together (µs): /proc/stat's first
+ * line, everything but idle and iowait. Less what the server and the load
+ * generator spent, it is what everyone else on a shared machine took.
+ */
+export function machineBusyMicros() {
+  const ticks = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  const total = ticks.reduce((sum, n) => sum + n, 0);
+  return (total - (ticks[3] ?? 0) - (ticks[4] ?? 0)) * TICK_MICROS;
+}
+
 /** RSS summed over processes: each one's resident pages, shared libraries counted in each. */
 function rssOfAll(/** @type {number[]} */ pids) {
   let bytes = 0;

@@ -8,7 +8,8 @@
 //   node bench/run.mjs --full          # + the largest wall (19,000 streams) and the Node peers' bursts at 2,000
 //   node bench/run.mjs --quick         # a smoke run at small scales, writes nothing
 //   node bench/run.mjs --only wallcast,nchan   # just those scenarios, writes nothing; keys: wallcast nchan
-//       raw better-sse hono sqlite redis wallcast-largest nchan-largest (with --full) replay heap throughput
+//       raw better-sse hono sqlite redis wallcast-largest nchan-largest (with --full) workers nchan-workers
+//       presence replay heap throughput
 //
 // This file wires one run: settings → servers and load generator → every
 // scenario in order → the report. The parts, each in its own module:
@@ -28,8 +29,10 @@ import { render } from './report/render.mjs';
 import { idleHeap } from './scenarios/idle-heap.mjs';
 import { serverLadders } from './scenarios/ladders.mjs';
 import { postThroughput } from './scenarios/post-throughput.mjs';
+import { presenceChurn } from './scenarios/presence.mjs';
 import { replayStorm } from './scenarios/replay-storm.mjs';
 import { emptyResults } from './scenarios/results.mjs';
+import { workerLadders } from './scenarios/workers.mjs';
 import { NCHAN, NGINX, serversOf } from './servers.mjs';
 import { settingsFrom } from './settings.mjs';
 
@@ -49,7 +52,14 @@ const root = new URL('..', import.meta.url).pathname;
  * @returns {Scenario[]}
  */
 function scenariosOf(settings, haveNchan) {
-  return [...serverLadders(settings, haveNchan), replayStorm, idleHeap, postThroughput];
+  return [
+    ...serverLadders(settings, haveNchan),
+    ...workerLadders(settings, haveNchan),
+    presenceChurn,
+    replayStorm,
+    idleHeap,
+    postThroughput,
+  ];
 }
 
 async function main() {

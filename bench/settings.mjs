@@ -30,6 +30,15 @@
  * @property {number} warmupPosts
  * @property {number} steadyDrainMs
  * @property {number} burstDrainMs
+ * @property {number[]} workerSteadyScales issue 20: wallcast with 2 workers and nchan with 2, against their one-process ladders
+ * @property {number[]} workerBurstScales
+ * @property {number} presenceScale issue 17: the streams on the wall, each its own person
+ * @property {number} churnRate streams a second that connect and disconnect beside them
+ * @property {number} churnLifetimeMs how long each churning stream stays
+ * @property {number} churnLeadMs the churn runs this long before the posts start, so that they meet it at its steady state
+ * @property {number} presenceGraceMs the server's WALLCAST_PRESENCE_GRACE_MS in the presence scenario
+ * @property {number} agreementTimeoutMs how long the streams' presence counts may take to agree with the streams open
+ * @property {number} agreementHoldMs once agreed, how long they must stay so
  */
 
 /**
@@ -88,6 +97,21 @@ export function settingsFrom(argv) {
     steadyDrainMs: 10_000,
     // Long enough for the slowest peer (Hono, about 13,000 deliveries/s) to deliver a whole burst at 2,000.
     burstDrainMs: 120_000,
+    // Issue 20 names these scales: steady at 10,000, the burst beside it at 2,000 as the one-process ladders run it.
+    workerSteadyScales: quick ? [1000] : [10_000],
+    workerBurstScales: quick ? [500] : [2000],
+    // Issue 17 names these: 10,000 streams, 100 a second coming and going.
+    presenceScale: quick ? 1000 : 10_000,
+    churnRate: 100,
+    // About `churnRate` churning streams open at once: the wall's count moves by a few every second.
+    churnLifetimeMs: 1000,
+    churnLeadMs: 1000,
+    // The server's default grace is 10 s; a process that starts reports no presence for one grace (API.md,
+    // Presence), and a churned person is counted for one grace after leaving. 1 s keeps both short.
+    presenceGraceMs: 1000,
+    agreementTimeoutMs: 15_000,
+    // Longer than one emission window (1 s): a count that was about to change again would have.
+    agreementHoldMs: 1500,
   };
 }
 

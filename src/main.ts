@@ -72,6 +72,8 @@ async function main(): Promise<void> {
     await startWorker(config, cursorOrder(config.store), worker);
     return;
   }
+  // Signals are handled from the start: one during a start that waits (on a Redis that does not answer, say) ends it.
+  const stopper = stopOnSignals(log);
   let running: { url: string; metricsUrl: string | undefined; close(): Promise<void> };
   try {
     if (config.workers > 1) {
@@ -88,7 +90,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  stopOnSignals(running, log);
+  stopper.serving(running);
   // The signals are handled from here: whoever waits for this line may signal the process at once.
   log.info({ version, url: running.url, metrics: running.metricsUrl }, `listening on ${running.url}`);
   log.info({ workers: config.workers, settings: settingsSummary(config) }, 'settings');
@@ -120,8 +122,14 @@ async function printToken(argv: string[]): Promise<void> {
  */
 const EXIT_DEADLINE_MS = 10_000;
 
-/** SIGTERM or SIGINT drains, then exits 0; a second signal, or the deadline, ends the process at once. */
-function stopOnSignals(running: { close(): Promise<void> }, log: Logger): void {
+/**
+ * SIGTERM or SIGINT drains, then exits 0; a second signal, or the
+ * deadline, ends the process at once. A signal before the server is
+ * serving (a start waiting on its store) exits 0 at once: nothing was
+ * served, so nothing needs draining.
+ */
+function stopOnSignals(log: Logger): { serving(running: { close(): Promise<void> }): void } {
+  let running: { close(): Promise<void> } | undefined;
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
@@ -129,6 +137,10 @@ function stopOnSignals(running: { close(): Promise<void> }, log: Logger): void {
       process.exit(1);
     }
     stopping = true;
+    if (running === undefined) {
+      log.info({ signal }, 'stopped before serving');
+      process.exit(0);
+    }
     log.info({ signal }, 'draining');
     setTimeout(() => {
       log.warn('shutdown: still not done at the deadline; exiting');
@@ -146,6 +158,11 @@ function stopOnSignals(running: { close(): Promise<void> }, log: Logger): void {
   process.on('SIGINT', () => stop('SIGINT'));
   // Under npm or npx, a SIGTERM reaches npm, not this process: npm gone is the signal (parent-watch.ts).
   if (startedByPackageManager(process.env)) watchParent((parentPid) => stop(`parent ${parentPid} exited`));
+  return {
+    serving: (server) => {
+      running = server;
+    },
+  };
 }
 
 main().catch((error: unknown) => {

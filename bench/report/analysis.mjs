@@ -23,6 +23,8 @@ export const ANALYSIS = {
   sqliteBurst: 'SQLite store: bursts',
   redisBurst: 'Redis store: bursts',
   sqlitePosts: 'SQLite store: post throughput',
+  workers: 'Workers against one process',
+  presenceCpu: 'Presence: CPU per delivery under churn',
 };
 
 /** What a BENCHMARKS.md without a hand-written part gets below the marker. */

@@ -10,10 +10,12 @@ import { NGINX } from '../servers.mjs';
 import { commandOf } from '../settings.mjs';
 import { heapSection } from './idle-heap.mjs';
 import { throughputSection } from './post-throughput.mjs';
+import { presenceSection } from './presence.mjs';
 import { floorSection, peersSection, storesSection } from './ratio-tables.mjs';
 import { replaySection } from './replay-storm.mjs';
 import { burstSection, idleSection, largestSection, steadySection } from './server-tables.mjs';
 import { targets, targetsSection } from './targets.mjs';
+import { workersSection } from './workers.mjs';
 
 /**
  * @typedef {import('../scenarios/results.mjs').Results} Results
@@ -37,6 +39,8 @@ export function render(r, settings, haveNchan) {
   if (w) lines.push(...peersSection(L, w, settings), ...floorSection(L, w), ...storesSection(L, w, settings));
   if (settings.mode === 'full')
     lines.push(...largestSection(L['wallcast-largest'], L['nchan-largest'], settings.fullScale));
+  lines.push(...workersSection(L, settings));
+  if (r.presence) lines.push(...presenceSection(r.presence, L, settings));
   if (r.replay) lines.push(...replaySection(r.replay, settings));
   if (r.heap) lines.push(...heapSection(r.heap, settings));
   lines.push(...throughputSection(r.throughput, haveNchan, settings));

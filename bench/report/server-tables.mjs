@@ -20,13 +20,15 @@ export function steadySection(L) {
       'user / kernel µs',
       'p50 / p99 / max ms',
       'bytes/event',
+      'writes/delivery',
       'client cores',
+      'other cores',
       'lost / dup / dropped',
     ]),
-    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
   );
   for (const l of Object.values(L)) {
-    if (l.error) lines.push(row([l.name, '', `failed: ${l.error}`, '', '', '', '', '']));
+    if (l.error) lines.push(row([l.name, '', `failed: ${l.error}`, '', '', '', '', '', '', '']));
     for (const [n, s] of byScale(l.steady)) {
       lines.push(
         row([
@@ -36,7 +38,9 @@ export function steadySection(L) {
           `${fmt(s.userPerDelivery, 2)} / ${fmt(s.sysPerDelivery, 2)}`,
           `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)}`,
           fmt(s.bytes / Math.max(1, s.delivered), 0),
+          s.writesPerDelivery === undefined ? 'n/a' : fmt(s.writesPerDelivery, 3),
           fmt(s.clientCores, 2),
+          fmt(s.otherCores, 2),
           faults(s),
         ]),
       );
@@ -46,9 +50,13 @@ export function steadySection(L) {
     '',
     'bytes/event: what a subscriber received per event. wallcast sends the whole message JSON with its HTML; ' +
       "the peers send the posted text, padded so that their events are about as long as wallcast's (better-sse " +
-      'as a JSON string with an event name). client cores: CPU of ' +
+      "as a JSON string with an event name). writes/delivery: wallcast's socket writes of live events per event " +
+      'delivered: 1.000 at a steady rate; below it, passes ran late enough to join events, which makes a delivery ' +
+      'cheaper and says the machine was short of CPU (compare CPU only between rows near 1.000). client cores: CPU of ' +
       'the one subscriber process (bench/loadgen.mjs) over the scenario; near 1.0 it is saturated, and latency ' +
-      'includes its own queueing, for every server alike.',
+      'includes its own queueing, for every server alike. other cores: what everything else on the machine ' +
+      "took over the same window (/proc/stat, less the server's and the load generator's CPU): on a quiet " +
+      "machine near 0; where it is not, the row was measured beside someone else's work.",
     '',
   );
   return lines;

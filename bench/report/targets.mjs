@@ -5,6 +5,7 @@
 // not written here: that is analysis of particular runs (profiles, one-off
 // experiments), kept in the hand-written part of BENCHMARKS.md. A target
 // names the heading there that discusses it, and the table links to it.
+import { PRESENCE_LADDERS, WORKER_LADDERS } from '../scenarios/results.mjs';
 import { ANALYSIS } from './analysis.mjs';
 import { anchorOf, clean, count, faultCount, faults, fmt, ratio, row } from './format.mjs';
 
@@ -138,6 +139,7 @@ export function targets(r, settings, haveNchan) {
       digits: 0,
     });
   }
+  list.push(...workerTargets(L, settings, haveNchan), ...presenceTargets(r));
   const every = [...wallcastScenarios(L), ...(r.replay ? [r.replay] : [])];
   list.push({
     name: `every wallcast scenario (${every.length}, all stores): 0 lost, 0 duplicated, 0 dropped (faults)`,
@@ -147,6 +149,94 @@ export function targets(r, settings, haveNchan) {
     digits: 0,
   });
   return list;
+}
+
+/**
+ * Issue 20: two workers against one process, and against nginx + nchan with two workers, at the same scale.
+ * The thresholds against nchan are the one-process ones.
+ * @param {Record<string, Ladder>} L
+ * @param {Settings} settings
+ * @param {boolean} haveNchan
+ * @returns {Target[]}
+ */
+function workerTargets(L, { workerSteadyScales }, haveNchan) {
+  const W = L[WORKER_LADDERS.wallcast];
+  const N = L[WORKER_LADDERS.nchan];
+  const nn = N?.name ?? 'nginx + nchan (2 workers)';
+  if (!W) return [];
+  return workerSteadyScales.flatMap((n) => {
+    const [ws, w1, ns] = [W.steady[n], L.wallcast?.steady[n], N?.steady[n]];
+    /** @type {Target[]} */
+    const rows = [
+      {
+        name: `2 workers: steady p99 latency ≤ 0.65× one process at ${count(n)}`,
+        value: ratio(ws?.p99, w1?.p99),
+        analysis: ANALYSIS.workers,
+        ok: (x) => x <= 0.65,
+        wallcast: [ws, w1],
+      },
+      {
+        name: `2 workers: steady CPU per delivery (all processes) ≤ 1.1× one process at ${count(n)}`,
+        value: ratio(ws?.cpuPerDelivery, w1?.cpuPerDelivery),
+        analysis: ANALYSIS.workers,
+        ok: (x) => x <= 1.1,
+        wallcast: [ws, w1],
+      },
+    ];
+    if (haveNchan) {
+      rows.push(
+        {
+          name: `2 workers: steady CPU per delivery ≤ 0.9× ${nn} at ${count(n)}`,
+          value: ratio(ws?.cpuPerDelivery, ns?.cpuPerDelivery),
+          analysis: ANALYSIS.workers,
+          ok: (x) => x <= 0.9,
+          wallcast: [ws],
+          others: [[nn, ns]],
+        },
+        {
+          name: `2 workers: steady p99 latency ≤ 1.0× ${nn} at ${count(n)}`,
+          value: ratio(ws?.p99, ns?.p99),
+          analysis: ANALYSIS.workers,
+          ok: (x) => x <= 1.0,
+          wallcast: [ws],
+          others: [[nn, ns]],
+        },
+      );
+    }
+    return rows;
+  });
+}
+
+/**
+ * Issue 17: what asking for presence costs under churn, and whether the count is right once the churn stops.
+ * @param {Results} r
+ * @returns {Target[]}
+ */
+function presenceTargets({ ladders: L, presence: P }) {
+  if (!P) return [];
+  const on = L[PRESENCE_LADDERS.on]?.steady[P.streams];
+  const off = L[PRESENCE_LADDERS.off]?.steady[P.streams];
+  const after = P.runs[PRESENCE_LADDERS.on]?.after;
+  const grace = P.graceMs / 1000;
+  return [
+    {
+      name:
+        `presence: CPU per delivery with presence=count ≤ 1.05× without, ${count(P.streams)} streams ` +
+        `beside a churn of ${P.churnRate}/s`,
+      value: ratio(on?.cpuPerDelivery, off?.cpuPerDelivery),
+      analysis: ANALYSIS.presenceCpu,
+      ok: (x) => x <= 1.05,
+      wallcast: [on, off],
+    },
+    {
+      // A churned person stays counted for the grace, by the contract: the real number is the streams open
+      // once the last churned person's grace is over, so the time is counted from then.
+      name: `presence: every stream's count = the streams open within 2 s once the churn stops (s, the ${grace} s grace left out)`,
+      value: after?.agreed && after.stable ? after.seconds - grace : Number.NaN,
+      ok: (x) => x <= 2,
+      wallcast: [on],
+    },
+  ];
 }
 
 /** @param {Throughput | undefined} t */

@@ -4,7 +4,7 @@
 // the server to go quiet first, so that its CPU is its own.
 import http from 'node:http';
 import { targetOf } from '../loadgen-client.mjs';
-import { cpuMicros, micros, settle, sleep, totalMicros } from '../processes.mjs';
+import { cpuMicros, machineBusyMicros, micros, settle, sleep, totalMicros } from '../processes.mjs';
 
 /**
  * @typedef {import('../loadgen-client.mjs').Loadgen} Loadgen
@@ -84,14 +84,22 @@ export async function measureIdle(server, rssAtStart, open, n) {
  * @param {Loadgen} loadgen
  * @param {http.Agent} agent
  * @param {Settings} settings
+ * @param {object} [options]
+ * @param {() => Promise<void>} [options.beside] runs once the server is quiet, just before the measured
+ *   window opens, and resolves when the posts may start: something the posts run beside (a churn of streams)
  * @returns {Promise<Steady>}
  */
-export async function measureSteady(server, loadgen, agent, settings) {
+export async function measureSteady(server, loadgen, agent, settings, { beside } = {}) {
   await settle(server.meter);
   await loadgen.call('reset');
+  await beside?.();
+  // Read outside the CPU window: a scrape costs the server (with workers, every one of them).
+  const writesBefore = await server.writes?.();
   const before = server.meter.cpu();
   // The subscribers share the machine's cores with the server: their CPU is shown beside latency.
   const clientBefore = cpuMicros(loadgen.pid);
+  // And everyone else's: on a shared machine, what the server and the subscribers could not have.
+  const machineBefore = machineBusyMicros();
   const posts = settings.steadyRate * settings.steadySeconds;
   const started = micros();
   for (let i = 0; i < posts; i++) {
@@ -102,7 +110,11 @@ export async function measureSteady(server, loadgen, agent, settings) {
   }
   await loadgen.call('drain', { expected: posts, timeoutMs: settings.steadyDrainMs });
   const after = server.meter.cpu();
-  const clientCores = (cpuMicros(loadgen.pid) - clientBefore) / (micros() - started);
+  const elapsed = micros() - started;
+  const clientCores = (cpuMicros(loadgen.pid) - clientBefore) / elapsed;
+  const serverCores = (after.user + after.sys - before.user - before.sys) / elapsed;
+  const otherCores = (machineBusyMicros() - machineBefore) / elapsed - serverCores - clientCores;
+  const writesAfter = await server.writes?.();
   /** @type {Stats} */
   const stats = await loadgen.call('stats', { expected: posts });
   const per = (/** @type {number} */ us) => us / Math.max(1, stats.delivered);
@@ -112,6 +124,12 @@ export async function measureSteady(server, loadgen, agent, settings) {
     cpuPerDelivery: per(after.user + after.sys - before.user - before.sys),
     userPerDelivery: per(after.user - before.user),
     sysPerDelivery: per(after.sys - before.sys),
+    serverCores,
+    otherCores,
+    writesPerDelivery:
+      writesBefore === undefined || writesAfter === undefined
+        ? undefined
+        : (writesAfter - writesBefore) / Math.max(1, stats.delivered),
     clientCores,
   };
 }

@@ -31,6 +31,9 @@ const invalid = (message: string) => new AuthFailure('token_invalid', message);
 /** `payload` is the verified claims set; `exp` is known to be a number. */
 export function identityFromClaims(payload: Record<string, unknown>, via: 'bearer' | 'cookie'): Identity {
   const sub = parseSub(payload.sub);
+  // JSON's 1e400 is Infinity: a token that never expires is no short-lived token (and no timer could wait for it).
+  if (!Number.isFinite(payload.exp))
+    throw invalid('The token\'s "exp" claim must be a finite time (seconds since 1970).');
   return {
     sub,
     name: parseName(payload.name, sub),

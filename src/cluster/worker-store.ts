@@ -10,6 +10,7 @@
  * the replay memo encode it once, as they do on one process.
  */
 import type { Message, NewMessage } from '../message.js';
+import { EventCache } from '../store/event-cache.js';
 import type {
   AppendOptions,
   EventListener,
@@ -101,29 +102,23 @@ export class WorkerStore implements MessageStore {
     this.link.close();
   }
 }
-
 /**
- * Events by wall and cursor, the oldest dropped first past `maxBytes`: the
- * same event, from the feed or from any read, is one object while kept.
+ * The one object of each event, by wall and cursor, whether it came from
+ * the feed or from a read (the bytes counted are its text's, roughly).
  */
 class Interned {
-  readonly #events = new Map<string, { event: WallEvent; bytes: number }>();
-  #bytes = 0;
+  readonly #events: EventCache<string>;
 
-  constructor(readonly maxBytes: number) {}
+  constructor(maxBytes: number) {
+    this.#events = new EventCache(maxBytes);
+  }
 
   intern(wall: string, event: WallEvent): WallEvent {
     const key = `${wall}\n${event.cursor}`;
     const known = this.#events.get(key);
-    if (known !== undefined) return known.event;
+    if (known !== undefined) return known;
     const bytes = event.type === 'message' ? 256 + event.message.body.length + event.message.html.length : 64;
-    this.#events.set(key, { event, bytes });
-    this.#bytes += bytes;
-    for (const [oldest, entry] of this.#events) {
-      if (this.#bytes <= this.maxBytes) break;
-      this.#events.delete(oldest);
-      this.#bytes -= entry.bytes;
-    }
+    this.#events.set(key, event, bytes);
     return event;
   }
 }

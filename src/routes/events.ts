@@ -54,7 +54,9 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
     if (deps.lifecycle.draining) throw unavailable('The server is restarting; reconnect in a moment.', 'draining');
 
     // A private wall needs a read grant; a ticket (?ticket=) is taken here and nowhere else.
-    const identity = await authorize(c.env.incoming, deps, 'read', walls, query);
+    // HEAD opens no stream: it takes no ticket (a ticket is single-use), only a token.
+    const head = c.req.method === 'HEAD';
+    const identity = await authorize(c.env.incoming, deps, 'read', walls, head ? undefined : query);
     if (presence === 'members' && !deps.auth.keyConfigured) {
       throw new ApiError(
         'invalid_presence',
@@ -64,7 +66,7 @@ export function eventRoutes(deps: AppDeps): Hono<AppEnv> {
     if (presence === 'members' && identity === undefined) {
       throw new AuthFailure('token_missing', 'Members are listed only to a token (or ticket) that can read the wall.');
     }
-    if (c.req.method === 'HEAD') return c.body(null, 200, SSE_HEADERS);
+    if (head) return c.body(null, 200, SSE_HEADERS);
     const slots = deps.streams.slots;
     if (!(await slots.take())) {
       throw unavailable('This server has as many streams open as it takes; try again shortly.', 'subscriber_cap', 5);

@@ -1,21 +1,22 @@
 import type { WallEvent } from './store.js';
 
 /**
- * Decoded events by seq, the oldest dropped first, bounded in bytes (of
- * their JSON): a replay storm parses each row once, and a wall of long
- * messages cannot make the cache large.
+ * Decoded events by key (SQLite: by seq; a cluster worker: by wall and
+ * cursor), the oldest dropped first, bounded in bytes (of their JSON): a
+ * replay storm parses each row once, and a wall of long messages cannot
+ * make the cache large.
  */
-export class EventCache {
-  readonly #entries = new Map<number, { event: WallEvent; bytes: number }>();
+export class EventCache<K = number> {
+  readonly #entries = new Map<K, { event: WallEvent; bytes: number }>();
   #bytes = 0;
 
   constructor(readonly maxBytes: number) {}
 
-  get(seq: number): WallEvent | undefined {
+  get(seq: K): WallEvent | undefined {
     return this.#entries.get(seq)?.event;
   }
 
-  set(seq: number, event: WallEvent, bytes: number): void {
+  set(seq: K, event: WallEvent, bytes: number): void {
     this.delete(seq);
     this.#entries.set(seq, { event, bytes });
     this.#bytes += bytes;
@@ -26,7 +27,7 @@ export class EventCache {
     }
   }
 
-  delete(seq: number): void {
+  delete(seq: K): void {
     const entry = this.#entries.get(seq);
     if (entry === undefined) return;
     this.#entries.delete(seq);

@@ -21,6 +21,8 @@
  * offered (`delivered`, a sequence number of the wall's log), so no event is
  * written twice or skipped, whatever the passes.
  */
+
+import { type PresenceSnapshot, sameSnapshot } from '../presence/presence-snapshot.js';
 import type { WallEvent } from '../store/store.js';
 import { encodeRetry, joinFrames, PING } from './frames.js';
 import type { StreamResponse } from './stream-output.js';
@@ -76,7 +78,27 @@ interface WallFanout {
   /** The events from a sequence number to `published`, with their frames joined, shared by the subscribers that need the same range. */
   tails: Map<number, { events: WallEvent[]; frame: Buffer }>;
   tailsEnd: number;
+  /** The newest presence snapshot of each kind, for the subscriptions that asked (presence-fanout.ts). */
+  presence: { count?: PresenceNews; members?: PresenceNews } | undefined;
+  /** Presence news came, and no pass has started since: one starts when the timer fires. */
+  presenceTimer: NodeJS.Timeout | undefined;
+  /** The timer fired: the next pass runs even without events, for the presence news. */
+  presenceDue: boolean;
 }
+
+/** A presence snapshot and its frame, written to each subscription that asked and has not had it. */
+export interface PresenceNews {
+  readonly snapshot: PresenceSnapshot;
+  readonly frame: Buffer;
+}
+
+/**
+ * How long presence news waits for a pass of events to ride along with
+ * (issue 17): on a wall with posts, it goes in the same write as the next
+ * messages instead of a write of its own to every stream. Well inside the
+ * 2 s in which every instance must agree.
+ */
+const PRESENCE_JOIN_MS = 250;
 
 export interface HubStats {
   subscribers: number;
@@ -195,6 +217,9 @@ export class Hub {
         dirty: false,
         tails: new Map(),
         tailsEnd: 0,
+        presence: undefined,
+        presenceTimer: undefined,
+        presenceDue: false,
       };
       this.#walls.set(wall, fanout);
     }
@@ -256,8 +281,9 @@ export class Hub {
     let slice = Math.max(MIN_SLICE, Math.ceil(fanout.subscribers.size / TURNS_PER_PASS));
     for (;;) {
       if (fanout.pass === undefined) {
-        if (fanout.passStart === fanout.published && fanout.log.length === 0) return false;
-        if (fanout.passStart === fanout.published) {
+        const presencePass = fanout.presenceDue;
+        if (fanout.passStart === fanout.published && fanout.log.length === 0 && !presencePass) return false;
+        if (fanout.passStart === fanout.published && !presencePass) {
           // Every subscriber has the whole log now.
           fanout.base += fanout.log.length;
           fanout.log = [];
@@ -269,6 +295,10 @@ export class Hub {
         fanout.passFrom = fanout.passStart;
         fanout.passStart = fanout.published;
         fanout.pass = fanout.subscribers.values();
+        // This pass visits every subscription: it takes the presence news along.
+        clearTimeout(fanout.presenceTimer);
+        fanout.presenceTimer = undefined;
+        fanout.presenceDue = false;
       }
       while (budget.writes > 0 && budget.visits > 0) {
         if (slice <= 0) return true;
@@ -276,12 +306,18 @@ export class Hub {
         if (next.done === true) break;
         budget.visits--;
         const subscription = next.value;
-        if (subscription.delivered >= fanout.published) continue;
-        const { events, frame } = this.#tail(fanout, subscription.delivered);
-        subscription.delivered = fanout.published;
-        const delivered = subscription.offer(events, frame, now);
-        this.#deliveries += delivered;
-        if (delivered > 0) this.#writes++;
+        const news = owedPresence(fanout, subscription);
+        if (subscription.delivered >= fanout.published && news === undefined) continue;
+        // Events and presence in one syscall (a corked socket's writes go out as one writev).
+        if (news !== undefined) subscription.stream.output.socket.cork();
+        if (subscription.delivered < fanout.published) {
+          const { events, frame } = this.#tail(fanout, subscription.delivered);
+          subscription.delivered = fanout.published;
+          const delivered = subscription.offer(events, frame, now);
+          this.#deliveries += delivered;
+          if (delivered > 0) this.#writes++;
+        }
+        if (news !== undefined) this.#tellPresence(subscription, news, now);
         budget.writes--;
         slice--;
       }
@@ -293,6 +329,34 @@ export class Hub {
         this.options.observeLag(now - Date.parse(first.message.createdAt));
       }
     }
+  }
+
+  /**
+   * A wall's newest presence snapshot for the subscriptions that asked for
+   * `ask` (presence-fanout.ts): it goes with their next write of events, or
+   * in a pass of its own after PRESENCE_JOIN_MS.
+   */
+  presence(wall: string, ask: 'count' | 'members', news: PresenceNews): void {
+    const fanout = this.#walls.get(wall);
+    if (fanout === undefined) return;
+    (fanout.presence ??= {})[ask] = news;
+    // A pass under way may have passed some subscriptions already: the timer covers them too.
+    if (fanout.presenceTimer !== undefined) return;
+    fanout.presenceTimer = setTimeout(() => {
+      fanout.presenceTimer = undefined;
+      fanout.presenceDue = true;
+      if (fanout.dirty) return;
+      fanout.dirty = true;
+      this.#dirty.push(fanout);
+      this.#scheduleFlush();
+    }, PRESENCE_JOIN_MS).unref();
+  }
+
+  #tellPresence(subscription: Subscription, news: PresenceNews, nowMs: number): void {
+    const stream = subscription.stream;
+    subscription.presenceSent = news.snapshot;
+    if (!stream.closed && !stream.output.write(news.frame, nowMs, true)) stream.slow();
+    stream.output.socket.uncork();
   }
 
   /** The events from sequence `from` to the newest, and their frames joined: once per range and pass. */
@@ -343,4 +407,17 @@ export class Hub {
       }
     }
   }
+}
+
+/** The presence news a subscription asked for and has not had (never the same numbers twice). */
+function owedPresence(fanout: WallFanout, subscription: Subscription): PresenceNews | undefined {
+  const ask = subscription.presenceAsk;
+  if (ask === undefined || fanout.presence === undefined) return undefined;
+  const news = fanout.presence[ask];
+  if (news === undefined || subscription.presenceSent === news.snapshot) return undefined;
+  if (sameSnapshot(news.snapshot, subscription.presenceSent)) {
+    subscription.presenceSent = news.snapshot;
+    return undefined;
+  }
+  return news;
 }

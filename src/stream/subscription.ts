@@ -22,6 +22,7 @@
  *   that one is new.
  * - live: every event of the wall goes to the stream as it comes.
  */
+import type { PresenceSnapshot } from '../presence/presence-snapshot.js';
 import type { WallEvent } from '../store/store.js';
 import { encodeWallEvent } from './frames.js';
 import type { StreamOutput } from './stream-output.js';
@@ -53,6 +54,10 @@ export class Subscription {
    * after. Only the hub reads and sets it.
    */
   delivered = 0;
+  /** The presence it gets once live, if its stream asked (issue 17); the hub writes it with its events. */
+  presenceAsk: 'count' | 'members' | undefined;
+  /** The presence snapshot it last had (the hub never writes the same numbers twice). */
+  presenceSent: PresenceSnapshot | undefined;
   #state: State = 'replaying';
   /** Live events that arrived while replaying; bounded by `#heldBytes`. */
   #held: WallEvent[] | undefined;

@@ -30,11 +30,19 @@ const HEADINGS: Record<number, string> = {
  * names that wall directly.
  */
 export function renderErrorPage(error: ApiError, requestPath?: string): string {
-  const back = requestPath === undefined ? BACK_TO_THE_WALL : wallPageOf(requestPath);
+  // A refusal of a wall's own page (a private wall) leads back to the default wall, not to the refused page.
+  const refused = error.status === 401 || error.status === 403;
+  const back =
+    requestPath === undefined ? BACK_TO_THE_WALL : refused && isPage(requestPath) ? '/' : wallPageOf(requestPath);
   const meant = requestPath === undefined ? undefined : wallMeant(requestPath);
   const wall = requestPath === undefined ? undefined : wallOf(requestPath);
   const heading =
     error.code === 'invalid_wall' ? 'That is not a wall name' : (HEADINGS[error.status] ?? 'Something went wrong');
+  // A private wall refused to a reader without a token (issue 16): how access is given, not only that it is not.
+  const access =
+    refused && requestPath !== undefined && isPage(requestPath)
+      ? '<p class="access">This wall is private. The site that runs it gives access to its people: sign in there (it gives your browser a token for this wall), then open this page again.</p>\n'
+      : '';
   const suggestion =
     meant === undefined ? '' : `<p class="suggestion">Did you mean <b>#${escapeHtml(meant)}</b>?</p>\n`;
   const go =
@@ -50,7 +58,7 @@ export function renderErrorPage(error: ApiError, requestPath?: string): string {
 <div class="error-card">
 <h2><span class="status-code">${error.status}</span> ${escapeHtml(heading)}</h2>
 <p class="reason" data-code="${escapeHtml(error.code)}">${escapeHtml(error.message)}</p>
-${suggestion}<p class="actions">${go}${again}<a id="back" href="${escapeHtml(back)}">${escapeHtml(backText)}</a></p>
+${access}${suggestion}<p class="actions">${go}${again}<a id="back" href="${escapeHtml(back)}">${escapeHtml(backText)}</a></p>
 </div>
 </main>`;
   return renderShell({

@@ -181,6 +181,7 @@ describe('the page of a private wall (issue 16)', () => {
     expect(res.status).toBe(401);
     const html = await res.text();
     expect(html).toContain('private');
+    expect(html).toContain('The site that runs it gives access to its people');
     expect(html).not.toContain('the secret plan');
     // The way back leads away from the refused page, not to it.
     expect(html).toMatch(/<a [^>]*id="back" href="\/"/);

@@ -77,6 +77,32 @@ describe("a stream's connection without its HTTP parser", () => {
     await until('the stream dropped on close', 2000, () => running?.deps.hub.size === 0);
   });
 
+  it('keeps the release per server: one with WALLCAST_RELEASE_PARSER=off keeps its parsers, another in the same process still gives them back', async () => {
+    const kept = await startTestServer({ WALLCAST_RELEASE_PARSER: 'off' });
+    running = await startTestServer();
+    try {
+      const keptSockets = serverSockets(kept.server);
+      const releasedSockets = serverSockets(running.server);
+      const onKept = new RawSse(`${kept.url}/api/walls/kept/events`);
+      const onReleased = new RawSse(`${running.url}/api/walls/released/events`);
+      for (const sse of [onKept, onReleased]) {
+        await sse.waitFor('head and retry', (s) => s.frames.some((f) => f.retry !== undefined));
+      }
+      await until('the parser given back', 2000, () => releasedSockets.some((socket) => parserReleased(socket)));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(keptSockets.some((socket) => parserReleased(socket))).toBe(false);
+      expect(kept.deps.parserRelease.supported).toBe(false);
+      expect(running.deps.parserRelease.supported).toBe(true);
+      await postJson(kept.url, '/api/walls/kept/messages', { body: 'still streams' });
+      await onKept.waitForMessages(1, 'the post, live, on the server that kept its parser');
+      onKept.close();
+      onReleased.close();
+    } finally {
+      kept.server.closeAllConnections();
+      await kept.close();
+    }
+  });
+
   it('leaves the parsers of other connections (reused from Node’s pool) parsing right', async () => {
     running = await startTestServer();
     const streams = Array.from({ length: 20 }, (_, i) => new RawSse(`${running?.url}/api/walls/pool${i}/events`));

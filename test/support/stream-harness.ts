@@ -69,7 +69,7 @@ export async function streamServer(request: Partial<StreamRequest> = {}, heartbe
     log: pino({ level: 'silent' }),
     slots: new LocalStreamSlots(undefined),
     presence,
-    presenceFanout: new PresenceFanout(presence),
+    presenceFanout: new PresenceFanout(presence, hub),
   };
   const streams: Stream[] = [];
   const live: Promise<void>[] = [];
