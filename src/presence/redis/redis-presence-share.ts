@@ -1,10 +1,10 @@
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { keySlot } from '../../store/redis/key-slot.js';
 import { StoreUnavailableError } from '../../store/store.js';
 import type { Member } from '../person.js';
 import { MAX_LISTED_MEMBERS, type PresenceNeed, type PresenceShare, type SharedView } from '../presence-share.js';
 import { EMIT_WINDOW_MS } from '../presence-tracker.js';
+import { pipelineGroups } from './pipeline-groups.js';
 import { PRESENCE_KEY_PARTS, PRESENCE_SCRIPT, type PresenceKeyPart, type PresenceReply } from './presence-script.js';
 
 /** Issue 17: a killed instance stops counting within this. */
@@ -25,6 +25,8 @@ const TICK_MS = 100;
  * 15.1 s at worst before any delay.
  */
 const LEASE_MARGIN_MS = 500;
+/** How long `close` waits for its last calls (and one in flight) before it lets go of them. */
+const CLOSE_WAIT_MS = 1000;
 /** How long `read` tells a client to wait while Redis does not answer. */
 const RETRY_AFTER_SECONDS = 2;
 const INSTANCE_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -195,13 +197,29 @@ export class RedisPresenceShare implements PresenceShare {
   /**
    * One last call per wall: what this process still holds stays counted
    * for `keepMs` (the grace), then is reaped, unless another process holds
-   * the same people by then. Errors are ignored: the lease ends anyway.
+   * the same people by then. Errors are ignored: the lease ends anyway. So
+   * is a Redis that does not answer within CLOSE_WAIT_MS (issue 19: a
+   * shutdown ends whatever Redis does).
    */
   async close(keepMs: number): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
     this.#timer = undefined;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#sayGoodbye(keepMs),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, CLOSE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.#walls.clear();
+    this.#dirty.clear();
+    this.#listener = undefined;
+  }
+
+  async #sayGoodbye(keepMs: number): Promise<void> {
     await this.#inFlight;
     const last: SharedWall[] = [];
     for (const shared of this.#walls.values()) {
@@ -216,9 +234,6 @@ export class RedisPresenceShare implements PresenceShare {
         return pipeline.exec().catch(() => undefined);
       }),
     );
-    this.#walls.clear();
-    this.#dirty.clear();
-    this.#listener = undefined;
   }
 
   #wallOf(wall: string): SharedWall {
@@ -281,24 +296,9 @@ export class RedisPresenceShare implements PresenceShare {
     for (const [i, call] of calls.entries()) this.#settle(call, results[i] ?? [new Error('no reply'), null]);
   }
 
-  /**
-   * The walls in groups that one pipeline may carry: all of them on one
-   * Redis; on a cluster, those whose slots the same node serves (walls
-   * whose slot the client does not know yet go one by one).
-   */
+  /** The walls in groups that one pipeline may carry (pipeline-groups.ts). */
   #byNode(walls: SharedWall[]): SharedWall[][] {
-    const redis = this.#redis;
-    if (!redis.isCluster) return walls.length === 0 ? [] : [walls];
-    const slots = (redis as Cluster).slots;
-    const groups = new Map<string, SharedWall[]>();
-    for (const shared of walls) {
-      const slot = keySlot(shared.keys[0] as string);
-      const node = slots[slot]?.[0] ?? `slot ${slot}`;
-      const group = groups.get(node);
-      if (group === undefined) groups.set(node, [shared]);
-      else group.push(shared);
-    }
-    return [...groups.values()];
+    return pipelineGroups(this.#redis, walls, (shared) => shared.keys[0] as string);
   }
 
   #queue(pipeline: ChainableCommander, shared: SharedWall, leaseMs: number): Call {
