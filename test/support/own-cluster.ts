@@ -58,9 +58,12 @@ export class OwnCluster {
         String(NODE_TIMEOUT_MS),
         '--cluster-allow-replica-migration',
         'no',
-        // A replica's first sync starts at once, not after Redis's 5 s wait for more replicas.
+        // A replica's first sync starts at once, not after Redis's 5 s wait for more replicas;
+        // and its offset moves within a second (CLUSTER SLOTS leaves out a replica at offset 0).
         '--repl-diskless-sync-delay',
         '0',
+        '--repl-ping-replica-period',
+        '1',
         '--dir',
         cluster.dir,
       ]);
