@@ -102,8 +102,12 @@ export class RedisStreamStore implements MessageStore {
       await checkEndpointKind(target.endpoint, connected);
       if (connected) await store.#prepare();
     } catch (error) {
-      await store.close();
-      throw error;
+      if (error instanceof StoreOpenError) {
+        await store.close();
+        throw error;
+      }
+      // Redis answered, then did not: the layout is made sure of before the first command.
+      log.warn({ err: error }, 'redis: could not prepare the store at start; trying again at the first request');
     }
     // The feed positions are taken before the store is handed out, so that
     // the readers see every append made through it.
