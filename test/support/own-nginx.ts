@@ -54,9 +54,10 @@ export class OwnNginx {
     return nginx;
   }
 
+  /** Fast shutdown (SIGTERM): a graceful one would wait for every open stream. */
   async stop(): Promise<void> {
     const exited = new Promise((resolve) => this.process.once('exit', resolve));
-    if (this.process.exitCode === null) this.process.kill('SIGQUIT');
+    if (this.process.exitCode === null) this.process.kill('SIGTERM');
     await exited;
     rmSync(this.dir, { recursive: true, force: true });
   }
