@@ -222,7 +222,7 @@ describe.skipIf(withoutNginx() || withoutRedisServer())('three instances on a Re
     expect(posts.length).toBeGreaterThan(100);
     expect(posts.filter((post) => post.statuses.some((status) => status !== 201))).toEqual([]);
     await expectEverywhereOnce(walls, posts, watchers);
-  });
+  }, 90_000);
 
   it('with ?wait=1, survives a SIGKILLed master: 503 in the gap, each retry stored once, /readyz 503 until healthy', async () => {
     await stopInstances();
@@ -276,5 +276,5 @@ describe.skipIf(withoutNginx() || withoutRedisServer())('three instances on a Re
       expect(gap.filter((s) => s.status !== 503)).toEqual([]);
     }
     await expectEverywhereOnce(walls, posts, watchers);
-  });
+  }, 90_000);
 });

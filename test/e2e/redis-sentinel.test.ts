@@ -133,7 +133,7 @@ describe.skipIf(withoutRedisServer())('the Redis store through Sentinel', () => 
     } finally {
       for (const server of servers) await server.close();
     }
-  });
+  }, 90_000);
 
   it('closes within seconds when the Sentinels never answered, and while the primary is stopped', async () => {
     const nowhere = `redis+sentinel://127.0.0.1:${await freePort()},127.0.0.1:${await freePort()}/wallcast`;
