@@ -17,6 +17,7 @@ import { createLogger } from '../../src/logger.js';
 import { createMessage } from '../../src/posting.js';
 import { PresenceTracker } from '../../src/presence/presence-tracker.js';
 import { presenceKeyOf, RedisPresenceShare } from '../../src/presence/redis/redis-presence-share.js';
+import { PostBudget } from '../../src/rate-limit.js';
 import { connectRedis } from '../../src/store/redis/connect.js';
 import { keySlot } from '../../src/store/redis/key-slot.js';
 import { Partitions } from '../../src/store/redis/partitions.js';
@@ -175,6 +176,30 @@ describe.skipIf(withoutRedisServer())('the Redis store on a cluster', () => {
       await b.tracker.close();
       a.redis.disconnect();
       b.redis.disconnect();
+    }
+  });
+
+  it('keeps one post budget per client for every instance on the cluster', async () => {
+    const redis = target(cluster.url(`prefix=budget-${nanoid(6)}:`));
+    const limit = { posts: 2, perMs: 60_000 };
+    const [a, b] = [PostBudget.onRedis(limit, redis), PostBudget.onRedis(limit, redis)];
+    try {
+      // Until its connection is ready each counts alone (its insurance): a probe client shows when both count in Redis.
+      let probe = 0;
+      await until('both budgets count in the cluster', 5000, async () => {
+        const client = `probe-${probe++}`;
+        await a.take(client);
+        await a.take(client);
+        return (await b.take(client)) > 0;
+      });
+      expect(await a.take('192.0.2.7')).toBe(0);
+      expect(await b.take('192.0.2.7')).toBe(0);
+      expect(await a.take('192.0.2.7')).toBeGreaterThan(0);
+      expect(await b.take('192.0.2.7')).toBeGreaterThan(0);
+      expect(await b.take('192.0.2.8')).toBe(0);
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 
