@@ -23,6 +23,13 @@ export interface ConnectOptions {
    * slot has none. One Redis has no replicas it knows of.
    */
   readFrom?: 'primary' | 'replica';
+  /**
+   * A cluster: connect to every node once ready (default), so that commands
+   * sent at once to a node a slot just moved to are not refused (below). A
+   * feed reader sends one command at a time, which ioredis lets through to a
+   * node it has not connected to yet: it connects to what it reads only.
+   */
+  connectEveryNode?: boolean;
 }
 
 /**
@@ -96,12 +103,14 @@ export function connectRedis(endpoint: RedisEndpoint, options: ConnectOptions = 
       const connectNode = (node: Redis) => {
         if (node.status === 'wait') node.connect().catch(() => {});
       };
-      cluster.on('+node', (node: Redis) => {
-        if (cluster.status === 'ready') connectNode(node);
-      });
-      cluster.on('ready', () => {
-        for (const node of cluster.nodes('all')) connectNode(node);
-      });
+      if (options.connectEveryNode ?? true) {
+        cluster.on('+node', (node: Redis) => {
+          if (cluster.status === 'ready') connectNode(node);
+        });
+        cluster.on('ready', () => {
+          for (const node of cluster.nodes('all')) connectNode(node);
+        });
+      }
       return cluster;
     }
   }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { connected, type RedisClient } from './connect.js';
+import type { RedisClient } from './connect.js';
 import type { FeedEntry } from './entries.js';
 import { compareStreamIds } from './stream-id.js';
 
@@ -10,8 +10,6 @@ const FEED_BATCH = 1000;
 /** First and longest wait between reads while Redis does not answer. */
 const FIRST_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 2000;
-/** How long the first read waits for a cluster's node connections. */
-const NODES_WAIT_MS = 1000;
 /** How long `stop` waits for a read in flight to give up before it lets go of it. */
 const STOP_WAIT_MS = 1000;
 
@@ -78,7 +76,6 @@ export class FeedReader {
 
   async #run(): Promise<void> {
     let backoffMs = FIRST_BACKOFF_MS;
-    let first = true;
     while (!this.#stopped) {
       // A connection not made yet (or being made again) is waited for, not read from and logged.
       if (this.reader.status !== 'ready') {
@@ -88,9 +85,6 @@ export class FeedReader {
         });
         continue;
       }
-      // A cluster's node connections are made once it is ready (connect.ts): a moment more.
-      if (first) await connected(this.reader, NODES_WAIT_MS);
-      first = false;
       try {
         const lost: Lost[] = [];
         for (const feed of this.#feeds) {

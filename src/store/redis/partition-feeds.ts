@@ -62,6 +62,7 @@ export class PartitionFeeds {
       const connection = connectRedis(this.endpoint, {
         socketTimeoutMs: READER_SOCKET_TIMEOUT_MS,
         readFrom: this.wait > 0 ? 'replica' : 'primary',
+        connectEveryNode: false,
       });
       // The command connection reports outages; a reader's own errors are its retries.
       connection.on('error', () => {});
