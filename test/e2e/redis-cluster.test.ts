@@ -147,6 +147,21 @@ describe.skipIf(withoutRedisServer())('the Redis store on a cluster', () => {
     }
   });
 
+  it('with ?wait=1, sends a post again where a failover moved its slot (ioredis does not, for a pipeline with WAIT)', async () => {
+    const store = await RedisStreamStore.open(target(cluster.url(`prefix=moved-${nanoid(6)}:&wait=1`)), limits, log);
+    try {
+      const wall = 'moving';
+      const tag = new Partitions(16).tags[new Partitions(16).of(wall)] as string;
+      await store.append(createMessage(wall, '', 'before'));
+      await cluster.failover((await cluster.masterOf(keySlot(`{${tag}}`))).port);
+      // The store's slot map still names the old master: the write is refused with MOVED, and sent again.
+      const after = await store.append(createMessage(wall, '', 'after'));
+      expect((await store.read(wall, { limit: 5 })).events.map((e) => e.cursor)).toContain(after.cursor);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('shares presence over walls on every master: one pipeline per node each tick', async () => {
     const endpoint = target(cluster.url()).endpoint;
     const prefix = `presence-${nanoid(6)}:`;
