@@ -49,8 +49,9 @@ export interface ConnectOptions {
  * - Cluster: a command refused with MOVED, ASK, TRYAGAIN or CLUSTERDOWN did
  *   not run, and ioredis sends it again where the slot now is; one whose
  *   connection closed is not sent again (`retryDelayOnFailover: 0`), since
- *   it may have run. Every node is connected to as soon as it is known
- *   (below), so that a slot moving to it finds the connection made.
+ *   it may have run. Once the cluster is ready, every node is connected to
+ *   as soon as it is known (below), so that a slot moving to it finds the
+ *   connection made.
  * - Sentinel: ioredis asks the Sentinels for the primary at every
  *   (re)connection and checks that it is one. Its `failoverDetector` stays
  *   off: in the notes behind issue 19 it could close the client for good
