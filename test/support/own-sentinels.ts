@@ -113,8 +113,9 @@ export class OwnSentinels {
   }
 
   async #start(): Promise<void> {
-    // A replica's first sync starts at once, not after Redis's 5 s wait for more replicas.
-    const fast = ['--repl-diskless-sync-delay', '0'];
+    // A replica's first sync starts at once, not after Redis's 5 s wait for more replicas;
+    // and the RDB a replica loads it from is written in the suite's directory.
+    const fast = ['--repl-diskless-sync-delay', '0', '--dir', this.dir];
     const primary = new OwnRedis(await freePort(), fast);
     this.servers.push(primary);
     await primary.start();
