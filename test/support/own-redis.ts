@@ -6,6 +6,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { until } from './deadlines.js';
 
+/**
+ * Every server started here and not yet killed: should the test process end
+ * without its suite's cleanup (a hook that timed out), they are killed with it.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** A Redis of our own: no persistence, so a restart loses everything, as a cache-configured Redis does. */
 export class OwnRedis {
   #process: ChildProcess | undefined;
@@ -46,6 +55,9 @@ export class OwnRedis {
       ],
       { stdio: 'ignore' },
     );
+    const child = this.#process;
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     await until(`our Redis on ${this.port} answers`, 5000, () => answers(this.port));
   }
 
