@@ -5,16 +5,15 @@
  * while Redis does not answer, each instance counts alone (its insurance)
  * rather than refusing posts or letting them all through.
  */
-import type { Redis } from 'ioredis';
 import { RateLimiterCluster, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { RedisTarget } from './config-store.js';
 import type { RateLimit } from './config-values.js';
-import { connectRedis } from './store/redis/connect.js';
+import { closeClient, connectRedis, type RedisClient } from './store/redis/connect.js';
 
 export class PostBudget {
   private constructor(
     private readonly limiter: RateLimiterMemory | RateLimiterRedis | RateLimiterCluster,
-    private readonly redis?: Redis,
+    private readonly redis?: RedisClient,
   ) {}
 
   static inMemory(limit: RateLimit): PostBudget {
@@ -30,15 +29,16 @@ export class PostBudget {
     return new PostBudget(new RateLimiterCluster({ ...options(limit), keyPrefix: 'posts', timeoutMs: 1000 }));
   }
 
-  /** Counted in the store's Redis, under its key prefix. */
+  /**
+   * Counted in the store's Redis, under its key prefix: one Redis, the
+   * primary Sentinels name, or a cluster (each client's count is one key,
+   * in a slot of its own, and rate-limiter-flexible's script touches only it).
+   */
   static onRedis(limit: RateLimit, { endpoint, prefix }: RedisTarget): PostBudget {
-    const redis = connectRedis(endpoint, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: 500,
-    });
+    const redis = connectRedis(endpoint, { commandTimeoutMs: 500 });
     // The store's own connection reports outages; here they only mean counting locally.
     redis.on('error', () => {});
+    if (redis.isCluster) redis.on('node error', () => {});
     const limiter = new RateLimiterRedis({
       ...options(limit),
       storeClient: redis,
@@ -65,8 +65,9 @@ export class PostBudget {
     await this.limiter.reward(client, 1).catch(() => {});
   }
 
+  /** Ends within a second whatever Redis does (connect.ts, `closeClient`). */
   async close(): Promise<void> {
-    await this.redis?.quit().catch(() => this.redis?.disconnect());
+    if (this.redis !== undefined) await closeClient(this.redis);
   }
 }
 

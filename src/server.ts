@@ -7,7 +7,6 @@ import {
 } from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
-import type { Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
@@ -29,7 +28,7 @@ import { PresenceTracker } from './presence/presence-tracker.js';
 import { presenceKeyOf, RedisPresenceShare } from './presence/redis/redis-presence-share.js';
 import { PostBudget } from './rate-limit.js';
 import { createStore } from './store/create-store.js';
-import { connectRedis } from './store/redis/connect.js';
+import { closeClient, connectRedis, type RedisClient } from './store/redis/connect.js';
 import type { MessageStore } from './store/store.js';
 import { EvictionLog } from './stream/eviction-log.js';
 import { Hub } from './stream/hub.js';
@@ -335,19 +334,17 @@ function trackConnections(server: Server, tls: boolean): { closeSessions(): void
 
 /**
  * A Redis connection for what instances share beside the store (tickets,
- * presence): a call fails at once while Redis does not answer instead of
- * queueing, as the store's do.
+ * presence), made as the store's are (one Redis, the primary Sentinels
+ * name, or a cluster: store/redis/connect.ts): a call fails at once while
+ * Redis does not answer instead of queueing, and `close` ends within a
+ * second whatever Redis does.
  */
-function sideConnection(target: RedisTarget): { redis: Redis; prefix: string } {
-  const redis = connectRedis(target.endpoint, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
-    commandTimeout: SIDE_COMMAND_TIMEOUT_MS,
-    retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
-  });
+function sideConnection(target: RedisTarget): { redis: RedisClient; prefix: string; close(): Promise<void> } {
+  const redis = connectRedis(target.endpoint, { commandTimeoutMs: SIDE_COMMAND_TIMEOUT_MS });
   // The store's own connection reports outages; here they only mean presence and tickets wait.
   redis.on('error', () => {});
-  return { redis, prefix: target.prefix };
+  if (redis.isCluster) redis.on('node error', () => {});
+  return { redis, prefix: target.prefix, close: () => closeClient(redis) };
 }
 
 /** The post budget: counted in Redis when the store is Redis (one budget over every instance). */

@@ -8,11 +8,12 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import type { RedisTarget } from '../src/config-store.js';
 import { createLogger } from '../src/logger.js';
+import { type Message, withCursor } from '../src/message.js';
 import { createMessage } from '../src/posting.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { RedisStreamStore } from '../src/store/redis/redis-store.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
-import { type StoreLimits, StoreOpenError, WallLimitError } from '../src/store/store.js';
+import { type StoreLimits, StoreOpenError, StoreUnavailableError, WallLimitError } from '../src/store/store.js';
 import { describeStoreContract } from './store-contract.js';
 import { deleteRedisPrefix, REDIS_URL, redisUrl } from './support/redis.js';
 import { withoutRedis } from './support/services.js';
@@ -59,35 +60,121 @@ describe.skipIf(await withoutRedis())('on a real Redis', () => {
 });
 
 describe.skipIf(await withoutRedis())('RedisStreamStore across versions', () => {
-  it('adopts the wall set of wallcast 0.2: its walls with events listed by their newest, counted against maxWalls', async () => {
+  const log = createLogger('silent');
+
+  /**
+   * A wall as wallcast 0.3 (and 0.2) wrote it: its keys under `{wall}`, in
+   * the deployment's one epoch; the posts as its append script stored them.
+   */
+  async function writeOldWall(redis: Redis, prefix: string, wall: string, bodies: string[], key?: string) {
+    const posted: Message[] = [];
+    let bytes = 0;
+    for (const [i, body] of bodies.entries()) {
+      const draft = createMessage(wall, '', body);
+      const json = JSON.stringify(draft);
+      const fields = ['t', 'message', 'id', draft.id, 'j', json, ...(i === 0 && key ? ['k', key] : [])];
+      const entry = (await redis.xadd(`${prefix}{${wall}}:events`, '*', ...fields)) as string;
+      await redis.hset(`${prefix}{${wall}}:ids`, draft.id, entry);
+      if (i === 0 && key) await redis.hset(`${prefix}{${wall}}:keys`, key, entry);
+      await redis.hset(`${prefix}{${wall}}:meta`, 'head', entry);
+      await redis.xadd(
+        `${prefix}feed`,
+        '*',
+        'w',
+        wall,
+        'e',
+        '0a0b0c0d',
+        'c',
+        entry,
+        't',
+        'message',
+        'id',
+        draft.id,
+        'j',
+        json,
+      );
+      bytes += json.length;
+      posted.push(withCursor(draft, `0a0b0c0d-${entry}`));
+    }
+    await redis.hset(`${prefix}{${wall}}:meta`, 'bytes', bytes);
+    return posted;
+  }
+
+  it('moves the keys of wallcast 0.3 and 0.2 into partitions: cursors, keys and ids still work, walls still count', async () => {
     const prefix = `wallcast-test-${nanoid(8)}:`;
     const redis = new Redis(REDIS_URL);
-    const log = createLogger('silent');
     try {
-      const first = await RedisStreamStore.open(redisTarget(prefix), { ...limits(10), maxWalls: 2 }, log);
-      const kept = await first.append(createMessage('kept', '', 'from before'));
-      await first.close();
-      // As 0.2 left it: a set of walls, one of them with no events left, and no active set.
-      await redis.del(`${prefix}active`);
-      await redis.sadd(`${prefix}walls`, 'kept', 'expired');
-      const second = await RedisStreamStore.open(redisTarget(prefix), { ...limits(10), maxWalls: 2 }, log);
+      await redis.set(`${prefix}epoch`, '0a0b0c0d');
+      const kept = await writeOldWall(redis, prefix, 'kept', ['one', 'two', 'three'], 'key-1');
+      await redis.zadd(`${prefix}active`, Number(kept[2]?.cursor.split('-')[1]), 'kept');
+      // 0.2 knew its walls by a set, without times; one of them has no events left.
+      const older = await writeOldWall(redis, prefix, 'older', ['from 0.2']);
+      await redis.sadd(`${prefix}walls`, 'older', 'expired');
+
+      const store = await RedisStreamStore.open(redisTarget(prefix), { ...limits(10), maxWalls: 3 }, log);
       try {
-        const list = await second.listWalls({ limit: 10 });
-        expect(list.walls).toEqual([
-          {
-            wall: 'kept',
-            lastActivityAt: new Date(Number(kept.cursor.split('-')[1])).toISOString(),
-            head: kept.cursor,
-          },
+        // A client that saw "one" resumes exactly, in the same epoch.
+        const resumed = await store.read('kept', { after: kept[0]?.cursor, limit: 10 });
+        expect(resumed.reset).toBeUndefined();
+        expect(resumed.events.map((e) => e.cursor)).toEqual([kept[1]?.cursor, kept[2]?.cursor]);
+        expect(await store.get('kept', kept[1]?.id as string)).toEqual(kept[1]);
+        expect(await store.findPost('kept', 'key-1')).toEqual(kept[0]);
+        expect((await store.listWalls({ limit: 10 })).walls.map((w) => [w.wall, w.head])).toEqual([
+          ['older', older[0]?.cursor],
+          ['kept', kept[2]?.cursor],
         ]);
-        expect(await redis.exists(`${prefix}walls`)).toBe(0);
-        await second.append(createMessage('second', '', 'room for one more'));
-        await expect(second.append(createMessage('third', '', 'no room'))).rejects.toBeInstanceOf(WallLimitError);
+        const later = await store.append(createMessage('kept', '', 'four'));
+        expect(later.cursor.startsWith('0a0b0c0d-')).toBe(true);
+        expect(store.compareCursors(later.cursor, kept[2]?.cursor as string)).toBeGreaterThan(0);
+        // Two walls moved in count against maxWalls (3): room for one more.
+        await store.append(createMessage('third', '', 'room for one more'));
+        await expect(store.append(createMessage('fourth', '', 'no room'))).rejects.toBeInstanceOf(WallLimitError);
+        const left = await redis.keys(`${prefix}*`);
+        expect(left.filter((k) => /^[^{]*:(epoch|active|walls|feed)$|:\{(kept|older)\}:/.test(k))).toEqual([]);
       } finally {
-        await second.close();
+        await store.close();
       }
+      // Opened again, nothing is moved twice.
+      const again = await RedisStreamStore.open(redisTarget(prefix), { ...limits(10), maxWalls: 3 }, log);
+      expect((await again.read('kept', { limit: 10 })).events).toHaveLength(4);
+      await again.close();
     } finally {
       redis.disconnect();
+      await deleteRedisPrefix(prefix);
+    }
+  });
+
+  it('refuses to open data written with another number of partitions, saying both', async () => {
+    const prefix = `wallcast-test-${nanoid(8)}:`;
+    try {
+      const first = await RedisStreamStore.open(redisTarget(prefix), limits(10), log);
+      await first.append(createMessage('w', '', 'in 16 partitions'));
+      await first.close();
+      const other = { ...redisTarget(prefix), partitions: 8 };
+      await expect(RedisStreamStore.open(other, limits(10), log)).rejects.toThrow(
+        new StoreOpenError(
+          'its data is in 16 partitions, not 8: set ?partitions=16 (the number is fixed for the life of the data)',
+        ),
+      );
+    } finally {
+      await deleteRedisPrefix(prefix);
+    }
+  });
+
+  it('with ?wait=1 and no replica, answers a post as not confirmed (it may be stored), and is not ready', async () => {
+    const prefix = `wallcast-test-${nanoid(8)}:`;
+    const store = await RedisStreamStore.open({ ...redisTarget(prefix), wait: 1 }, limits(10), log);
+    try {
+      const draft = createMessage('w', '', 'stored, not replicated');
+      const refused = await store.append(draft, { idempotencyKey: 'k' }).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(StoreUnavailableError);
+      expect(refused).toMatchObject({ uncertain: true, message: expect.stringMatching(/0 of 1 replicas/) });
+      // The primary has it: a retry with its key finds it, and is not confirmed either.
+      expect((await store.read('w', { limit: 5 })).events.map((e) => e.cursor)).toHaveLength(1);
+      await expect(store.append(draft, { idempotencyKey: 'k' })).rejects.toMatchObject({ uncertain: true });
+      expect(await store.isReady()).toBe(false);
+    } finally {
+      await store.close();
       await deleteRedisPrefix(prefix);
     }
   });

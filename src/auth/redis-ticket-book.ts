@@ -3,19 +3,21 @@
  * is in tickets.ts): one key per ticket, `{prefix}ticket:{id}`, written with
  * `SET … PX` so Redis drops it when it expires, and taken with `GETDEL`
  * (Redis 6.2), which reads and deletes as one command: single use across
- * instances without a script. One key per ticket also suits Redis Cluster.
+ * instances without a script. One key per ticket also suits Redis Cluster
+ * (issue 19): each command touches one key, so the client may be a cluster's.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { StoreUnavailableError } from '../store/store.js';
 import { parseTicketRecord, type TicketBook, type TicketRecord } from './tickets.js';
 
 export class RedisTicketBook implements TicketBook {
   /**
-   * `redis`: a client of the store's Redis (its command timeout and offline
-   * behaviour are the store's). `prefix`: the store's key prefix, `wallcast:` by default.
+   * `redis`: a client of the store's Redis, or of its cluster (its command
+   * timeout and offline behaviour are the store's). `prefix`: the store's
+   * key prefix, `wallcast:` by default.
    */
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
   ) {}
 

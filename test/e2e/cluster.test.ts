@@ -1,66 +1,39 @@
 /**
  * Three wallcast processes on one Redis behind a real nginx running
  * deploy/nginx.conf: one wall across instances, then one instance killed.
+ * (On a Redis Cluster: redis-cluster-failover.test.ts.)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
 import { EventSource } from 'eventsource';
 import { nanoid } from 'nanoid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/message.js';
 import { until, within } from '../support/deadlines.js';
 import { getJson, postJson } from '../support/http.js';
-import { freePort } from '../support/ports.js';
+import { OwnNginx } from '../support/own-nginx.js';
 import { spawnWallcast, type WallcastProcess } from '../support/process.js';
 import { deleteRedisPrefix, redisUrl } from '../support/redis.js';
-import { NGINX, withoutNginx, withoutRedis } from '../support/services.js';
+import { withoutNginx, withoutRedis } from '../support/services.js';
 import { RawSse } from '../support/sse-reader.js';
-import { selfSignedCertificate } from '../support/tls.js';
 
 describe.skipIf(withoutNginx() || (await withoutRedis()))('three instances on Redis behind nginx', () => {
   const prefix = `wallcast-cluster-${nanoid(8)}:`;
-  const dir = mkdtempSync(join(tmpdir(), 'wallcast-nginx-'));
   let instances: WallcastProcess[] = [];
-  let nginx: ChildProcess;
+  let nginx: OwnNginx;
   let lb: string;
-  let tlsPort: number;
 
   beforeAll(async () => {
     const env = { WALLCAST_STORE: redisUrl(prefix), WALLCAST_HEARTBEAT_MS: '1000' };
     instances = await Promise.all([0, 1, 2].map(() => spawnWallcast(env)));
-    const port = await freePort();
-    tlsPort = await freePort();
-    const { cert, key } = selfSignedCertificate(dir);
-    const upstreams = instances.map((p) => `    server ${new URL(p.url).host} max_fails=1 fail_timeout=2s;`).join('\n');
-    const config = readFileSync(new URL('../../deploy/nginx.conf', import.meta.url), 'utf8')
-      .replace(/( {4}server wallcast-\d:8080[^\n]*\n)+/, `${upstreams}\n`)
-      .replace('listen 80;', `listen 127.0.0.1:${port};`)
-      // Debian 12's nginx (1.22) predates `http2 on` (1.25.1): the older form of the same.
-      .replace(/listen 443 ssl;(\s*)http2 on;/, `listen 127.0.0.1:${tlsPort} ssl http2;$1`)
-      .replace('/etc/nginx/tls/wallcast.crt', cert)
-      .replace('/etc/nginx/tls/wallcast.key', key)
-      .replace('worker_processes auto;', `worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log;`)
-      .replace(
-        'access_log off;',
-        `access_log off;\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;\n  fastcgi_temp_path ${dir}/fastcgi;\n  uwsgi_temp_path ${dir}/uwsgi;\n  scgi_temp_path ${dir}/scgi;`,
-      );
-    expect(config).toContain(`listen 127.0.0.1:${port};`);
-    expect(config).toContain(`listen 127.0.0.1:${tlsPort} ssl http2;`);
-    mkdirSync(join(dir, 'logs'), { recursive: true });
-    writeFileSync(join(dir, 'nginx.conf'), config);
-    nginx = spawn(NGINX, ['-p', dir, '-c', join(dir, 'nginx.conf'), '-g', 'daemon off;'], { stdio: 'inherit' });
-    lb = `http://127.0.0.1:${port}`;
-    await until('nginx answers', 10_000, async () => (await fetch(`${lb}/healthz`).catch(() => null))?.ok);
+    nginx = await OwnNginx.start(instances.map((p) => new URL(p.url).host));
+    lb = nginx.url;
   });
 
   afterAll(async () => {
-    nginx?.kill('SIGQUIT');
+    await nginx?.stop();
     for (const p of instances) p.child.kill('SIGKILL');
     await Promise.all(instances.map((p) => p.exited));
     await deleteRedisPrefix(prefix);
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('gives every subscriber, through nginx or direct, every post once in one order', async () => {
@@ -118,7 +91,7 @@ describe.skipIf(withoutNginx() || (await withoutRedis()))('three instances on Re
   });
 
   it('serves the same wall over HTTPS with HTTP/2 through nginx, to curl --http2 -N', async () => {
-    const tls = `https://127.0.0.1:${tlsPort}`;
+    const tls = nginx.tlsUrl;
     const curl = spawn('curl', ['-skN', '--http2', '-v', `${tls}/api/walls/tls/events?backlog=0`]);
     let out = '';
     let log = '';

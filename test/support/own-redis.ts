@@ -6,6 +6,15 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { until } from './deadlines.js';
 
+/**
+ * Every server started here and not yet killed: should the test process end
+ * without its suite's cleanup (a hook that timed out), they are killed with it.
+ */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 /** A Redis of our own: no persistence, so a restart loses everything, as a cache-configured Redis does. */
 export class OwnRedis {
   #process: ChildProcess | undefined;
@@ -13,6 +22,8 @@ export class OwnRedis {
     readonly port: number,
     /** Extra arguments, e.g. `--requirepass`. */
     private readonly args: string[] = [],
+    /** A configuration file to start from (a Sentinel's: then `args` should hold `--sentinel`). */
+    private readonly configFile?: string,
   ) {}
 
   get url(): string {
@@ -24,13 +35,30 @@ export class OwnRedis {
     return this.#process !== undefined && this.#process.exitCode === null && this.#process.signalCode === null;
   }
 
+  /** The process's id, while it runs: what the suite signals. */
+  get pid(): number | undefined {
+    return this.running ? this.#process?.pid : undefined;
+  }
+
   async start(): Promise<void> {
+    const persistence = this.configFile === undefined ? ['--save', '', '--appendonly', 'no'] : [];
     this.#process = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.args],
+      [
+        ...(this.configFile === undefined ? [] : [this.configFile]),
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        ...persistence,
+        ...this.args,
+      ],
       { stdio: 'ignore' },
     );
-    await until('our Redis answers', 5000, () => answers(this.port));
+    const child = this.#process;
+    running.add(child);
+    child.once('exit', () => running.delete(child));
+    await until(`our Redis on ${this.port} answers`, 5000, () => answers(this.port));
   }
 
   /** Dies as a crash would, with everything it held. */
@@ -50,7 +78,7 @@ export class OwnRedis {
 }
 
 /** Whether Redis answers on `port` (with a password set, it answers PING with NOAUTH: an answer too). */
-function answers(port: number): Promise<boolean> {
+export function answers(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = net.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
     socket.once('data', (chunk) => {

@@ -1,9 +1,10 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { StoreUnavailableError } from '../../store/store.js';
 import type { Member } from '../person.js';
 import { MAX_LISTED_MEMBERS, type PresenceNeed, type PresenceShare, type SharedView } from '../presence-share.js';
 import { EMIT_WINDOW_MS } from '../presence-tracker.js';
+import { pipelineGroups } from './pipeline-groups.js';
 import { PRESENCE_KEY_PARTS, PRESENCE_SCRIPT, type PresenceKeyPart, type PresenceReply } from './presence-script.js';
 
 /** Issue 17: a killed instance stops counting within this. */
@@ -24,6 +25,8 @@ const TICK_MS = 100;
  * 15.1 s at worst before any delay.
  */
 const LEASE_MARGIN_MS = 500;
+/** How long `close` waits for its last calls (and one in flight) before it lets go of them. */
+const CLOSE_WAIT_MS = 1000;
 /** How long `read` tells a client to wait while Redis does not answer. */
 const RETRY_AFTER_SECONDS = 2;
 const INSTANCE_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -32,9 +35,10 @@ export interface RedisPresenceShareOptions {
   /**
    * The connection, made with `enableOfflineQueue: false` and a
    * `commandTimeout` (as the store's), so that a Redis that does not answer
-   * fails a call at once instead of queueing it. Not closed by the share.
+   * fails a call at once instead of queueing it: to one Redis, or to a
+   * cluster. Not closed by the share.
    */
-  redis: Redis;
+  redis: Redis | Cluster;
   /** The key of one part of a wall's presence; all parts of a wall must hash to one slot. See `presenceKeyOf`. */
   keyOf: (wall: string, part: PresenceKeyPart) => string;
   /** This process among the instances: a fresh one at every start (`nanoid()`), 1–64 of `A-Z a-z 0-9 _ -`. */
@@ -86,6 +90,12 @@ type PresenceCommand = (...keysThenArgs: (string | number)[]) => Promise<Presenc
  * lease renewal (every third of the lease), and for followed walls the
  * version check, which brings the view only when the version moved.
  *
+ * On a cluster (issue 19) a pipeline must stay on one node, and each
+ * wall's keys are in a slot of their own: the calls are sent as one
+ * pipeline per node, as the client's slot map places the walls. A call that
+ * meets a slot moved meanwhile fails like any failed call (the next one
+ * sends everything), and the slot map is read again.
+ *
  * Timing: the lease is `expiryMs - pollMs - TICK_MS - emitWindowMs -
  * LEASE_MARGIN_MS`, so that a process killed just after renewing is reaped
  * by the next poll after its lease (a poll waits for a tick) and heard by
@@ -97,7 +107,7 @@ export class RedisPresenceShare implements PresenceShare {
   readonly pollMs: number;
   readonly leaseMs: number;
   readonly #renewMs: number;
-  readonly #redis: Redis & { wallPresence: PresenceCommand };
+  readonly #redis: (Redis | Cluster) & { wallPresence: PresenceCommand };
   readonly #keyOf: (wall: string, part: PresenceKeyPart) => string;
   readonly #instanceId: string;
   readonly #log: Logger;
@@ -118,7 +128,7 @@ export class RedisPresenceShare implements PresenceShare {
     this.leaseMs = this.expiryMs - this.pollMs - TICK_MS - windowMs - LEASE_MARGIN_MS;
     if (this.leaseMs < 3 * TICK_MS) throw new RangeError(`expiryMs ${this.expiryMs} leaves no time for a lease`);
     this.#renewMs = Math.floor(this.leaseMs / 3);
-    this.#redis = options.redis as Redis & { wallPresence: PresenceCommand };
+    this.#redis = options.redis as (Redis | Cluster) & { wallPresence: PresenceCommand };
     this.#redis.defineCommand('wallPresence', { numberOfKeys: PRESENCE_KEY_PARTS.length, lua: PRESENCE_SCRIPT });
     this.#keyOf = options.keyOf;
     this.#instanceId = options.instanceId;
@@ -187,26 +197,43 @@ export class RedisPresenceShare implements PresenceShare {
   /**
    * One last call per wall: what this process still holds stays counted
    * for `keepMs` (the grace), then is reaped, unless another process holds
-   * the same people by then. Errors are ignored: the lease ends anyway.
+   * the same people by then. Errors are ignored: the lease ends anyway. So
+   * is a Redis that does not answer within CLOSE_WAIT_MS (issue 19: a
+   * shutdown ends whatever Redis does).
    */
   async close(keepMs: number): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#inFlight;
-    const pipeline = this.#redis.pipeline();
-    let calls = 0;
-    for (const shared of this.#walls.values()) {
-      if (shared.held.size === 0 && shared.pending.size === 0 && shared.synced && !shared.registered) continue;
-      shared.need = undefined;
-      this.#queue(pipeline, shared, Math.max(keepMs, 1));
-      calls++;
-    }
-    if (calls > 0) await pipeline.exec().catch(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#sayGoodbye(keepMs),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, CLOSE_WAIT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
     this.#walls.clear();
     this.#dirty.clear();
     this.#listener = undefined;
+  }
+
+  async #sayGoodbye(keepMs: number): Promise<void> {
+    await this.#inFlight;
+    const last: SharedWall[] = [];
+    for (const shared of this.#walls.values()) {
+      if (shared.held.size === 0 && shared.pending.size === 0 && shared.synced && !shared.registered) continue;
+      shared.need = undefined;
+      last.push(shared);
+    }
+    await Promise.all(
+      this.#byNode(last).map((walls) => {
+        const pipeline = this.#redis.pipeline();
+        for (const shared of walls) this.#queue(pipeline, shared, Math.max(keepMs, 1));
+        return pipeline.exec().catch(() => undefined);
+      }),
+    );
   }
 
   #wallOf(wall: string): SharedWall {
@@ -251,21 +278,27 @@ export class RedisPresenceShare implements PresenceShare {
     this.#dirty.clear();
     // Most ticks have nothing to send, and an ioredis pipeline is not free to build.
     if (walls.length === 0) return;
+    this.#inFlight = Promise.all(this.#byNode(walls).map((group) => this.#send(group))).then(() => {
+      this.#inFlight = undefined;
+    });
+  }
+
+  /** One pipeline of calls, each settled with its reply. */
+  async #send(walls: SharedWall[]): Promise<void> {
     const pipeline = this.#redis.pipeline();
     const calls = walls.map((shared) => this.#queue(pipeline, shared, this.leaseMs));
-    this.#inFlight = pipeline
-      .exec()
-      .then(
-        (results) => {
-          for (const [i, call] of calls.entries()) this.#settle(call, results?.[i] ?? [new Error('no reply'), null]);
-        },
-        (error: unknown) => {
-          for (const call of calls) this.#settle(call, [error, null]);
-        },
-      )
-      .finally(() => {
-        this.#inFlight = undefined;
-      });
+    let results: [unknown, unknown][];
+    try {
+      results = (await pipeline.exec()) ?? [];
+    } catch (error) {
+      results = calls.map(() => [error, null]);
+    }
+    for (const [i, call] of calls.entries()) this.#settle(call, results[i] ?? [new Error('no reply'), null]);
+  }
+
+  /** The walls in groups that one pipeline may carry (pipeline-groups.ts). */
+  #byNode(walls: SharedWall[]): SharedWall[][] {
+    return pipelineGroups(this.#redis, walls, (shared) => shared.keys[0] as string);
   }
 
   #queue(pipeline: ChainableCommander, shared: SharedWall, leaseMs: number): Call {
@@ -297,6 +330,10 @@ export class RedisPresenceShare implements PresenceShare {
     if (error !== null && error !== undefined) {
       // Whatever it did or did not do, the next call sends everything.
       shared.synced = false;
+      // A slot that moved (a failover): the next tick groups by the new map.
+      if (this.#redis.isCluster && /^(MOVED|ASK) /.test(String((error as Error).message))) {
+        (this.#redis as Cluster).refreshSlotsCache();
+      }
       if (!this.#down) {
         this.#down = true;
         this.#log.warn({ err: error }, 'redis: presence not shared; counts keep their last value until it is back');

@@ -1,14 +1,13 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { RedisTarget } from '../../config-store.js';
+import { DEFAULT_REDIS_PARTITIONS, type RedisTarget } from '../../config-store.js';
 import { type Message, type NewMessage, withCursor } from '../../message.js';
-import { LiveFeed } from '../live-feed.js';
 import {
   type AppendOptions,
   BYTES_SLACK,
   type EventListener,
   formatWallListCursor,
   IDEMPOTENCY_TTL_MS,
+  listedBefore,
   MAX_WALLS_LISTED,
   type MessageStore,
   type OlderPage,
@@ -16,177 +15,170 @@ import {
   type ReadQuery,
   type ReadResult,
   type ResetReason,
-  retentionSweepMs,
   type StoreLimits,
+  StoreOpenError,
   StoreUnavailableError,
   TRIM_SLACK,
   type WallEvent,
   WallLimitError,
   type WallList,
-  type WallListPosition,
   type WallListQuery,
   wallListAfter,
 } from '../store.js';
-import { adoptWallSet } from './adopt-wall-set.js';
-import { connectRedis, reportConnection } from './connect.js';
-import { type FeedEntry, fieldOf, toEvent } from './entries.js';
-import { FeedReader, feedEnd } from './feed-reader.js';
+import { closeClient, connectRedis, reportConnection } from './connect.js';
+import { toEvent } from './entries.js';
+import { Housekeeping } from './housekeeping.js';
 import { RedisKeys } from './keys.js';
+import { PartitionFeeds } from './partition-feeds.js';
+import { redisReady } from './readiness.js';
 import { compareCursors, cursorBefore, formatCursor, newEpoch, parseCursor } from './redis-cursor.js';
-import { APPEND, DELETE, EXPIRE, LIST_WALLS, READ } from './scripts.js';
-import { streamIdMs } from './stream-id.js';
+import { surelyNotRun } from './refusals.js';
+import { ReplicatedWrites } from './replicated-writes.js';
+import { checkEndpointKind, prepareLayout } from './store-layout.js';
+import { WallAdmission } from './wall-admission.js';
+import { defineWallCommands, type ReadStatus, type ScriptedClient } from './wall-commands.js';
 
 /**
- * The shared feed every instance reads (entries, about; trimmed with `~`).
- * It only has to cover an instance's outage: one that fell further behind
- * restarts its streams, and every client replays from its own cursor. At
- * the longest messages it takes about 90 MB of Redis memory.
+ * Entries the partitions' feeds keep between them (each `~` its share, at
+ * least 1000). A feed only has to cover an instance's outage: one that fell
+ * further behind restarts its streams, and every client replays from its
+ * own cursor. At the longest messages all of them take about 180 MB.
  */
-const FEED_MAX_LEN = 10_000;
+const FEED_MAX_ENTRIES = 20_000;
 /** Commands that take longer fail (a post answers 503 rather than hang). */
 const COMMAND_TIMEOUT_MS = 2000;
-/** Longest wait between reconnection attempts to Redis. */
-const MAX_RECONNECT_MS = 2000;
 /** How long `open` waits for a first connection before serving anyway (as not ready). */
 const CONNECT_WAIT_MS = 3000;
 /** What a client is told to wait while Redis does not answer. */
 const RETRY_AFTER_SECONDS = 2;
 
-type Appended =
-  | [status: 'stored', epoch: string, entry: string]
-  | [status: 'replayed', epoch: string, entry: string, json: string];
-
-interface RedisWithScripts extends Redis {
-  wallAppend(...keysThenArgs: (string | number)[]): Promise<Appended | [status: 'wall_limit', epoch: string]>;
-  wallRead(
-    ...keysThenArgs: (string | number)[]
-  ): Promise<[status: ReadStatus, epoch: string, head: string, entries: FeedEntry[], more: 0 | 1]>;
-  wallDelete(...keysThenArgs: (string | number)[]): Promise<[epoch: string, entry: string] | null>;
-  wallExpire(...keysThenArgs: (string | number)[]): Promise<number>;
-  wallList(...keysThenArgs: (string | number)[]): Promise<[epoch: string, wallsAndMs: string[]]>;
-}
-
-/** What the read script answered: the direction asked for, or the newest messages (with why, on a reset). */
-type ReadStatus = 'after' | 'before' | 'newest' | 'epoch' | 'unknown' | 'trimmed';
-
 /**
- * One Redis Stream per wall, `{epoch}-{entry id}` as cursors, and one shared
- * feed that a single blocking reader per instance turns into the live feed,
- * so any number of instances behave as one wall (scripts.ts has the keys).
+ * One Redis Stream per wall, `{epoch}-{entry id}` as cursors, walls hashed
+ * into partitions each with a feed of its own that this instance's readers
+ * turn into the live feed, so any number of instances behave as one wall,
+ * on one Redis, a Sentinel-managed primary or a cluster alike (scripts.ts
+ * has the keys, partitions.ts why partitions).
  */
 export class RedisStreamStore implements MessageStore {
-  readonly #redis: RedisWithScripts;
+  readonly #redis: ScriptedClient;
   readonly #keys: RedisKeys;
-  readonly #feed = new LiveFeed();
-  readonly #lost: (() => void)[] = [];
-  readonly #reader: FeedReader;
-  /** The epoch of the feed entries read so far: another one means Redis lost its data under us. */
-  #feedEpoch: string | undefined;
-  readonly #retentionSweep: NodeJS.Timeout | undefined;
+  readonly #writes: ReplicatedWrites;
+  readonly #admission: WallAdmission;
+  readonly #feeds: PartitionFeeds;
+  readonly #feedLength: number;
+  readonly #wait: number;
+  readonly #housekeeping: Housekeeping;
+  /** Set once prepareLayout has run against this Redis. */
+  #prepared = false;
+  #preparing: Promise<void> | undefined;
 
   private constructor(
-    { endpoint, prefix }: RedisTarget,
+    private readonly target: RedisTarget,
     readonly limits: StoreLimits,
     private readonly log: Logger,
   ) {
-    this.#keys = new RedisKeys(prefix);
-    const retryStrategy = (times: number) => Math.min(times * 100, MAX_RECONNECT_MS);
-    this.#redis = connectRedis(endpoint, {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      retryStrategy,
-    }) as RedisWithScripts;
-    reportConnection(this.#redis, log);
-    this.#redis.defineCommand('wallAppend', { numberOfKeys: 7, lua: APPEND });
-    this.#redis.defineCommand('wallRead', { numberOfKeys: 3, lua: READ });
-    this.#redis.defineCommand('wallDelete', { numberOfKeys: 7, lua: DELETE });
-    this.#redis.defineCommand('wallExpire', { numberOfKeys: 5, lua: EXPIRE });
-    this.#redis.defineCommand('wallList', { numberOfKeys: 2, lua: LIST_WALLS });
-    const reader = connectRedis(endpoint, { maxRetriesPerRequest: null, retryStrategy });
-    // The command connection reports outages; the reader's own errors are its retries.
-    reader.on('error', () => {});
-    this.#reader = new FeedReader(
-      reader,
-      this.#keys.feed,
-      { entry: (f) => this.#deliver(f), lost: () => this.#lose() },
-      log,
-    );
-    if (limits.retentionMs !== undefined) {
-      this.#retentionSweep = setInterval(() => void this.#expire(), retentionSweepMs(limits.retentionMs));
-      this.#retentionSweep.unref();
-    }
+    const partitions = target.partitions ?? DEFAULT_REDIS_PARTITIONS;
+    this.#keys = new RedisKeys(target.prefix, partitions);
+    this.#wait = target.wait ?? 0;
+    this.#feedLength = Math.max(1000, Math.ceil(FEED_MAX_ENTRIES / partitions));
+    const redis = connectRedis(target.endpoint, { commandTimeoutMs: COMMAND_TIMEOUT_MS });
+    reportConnection(redis, log);
+    this.#redis = defineWallCommands(redis);
+    this.#writes = new ReplicatedWrites(this.#redis, target.endpoint, this.#wait, COMMAND_TIMEOUT_MS);
+    this.#admission = new WallAdmission(redis, this.#keys);
+    this.#feeds = new PartitionFeeds(target.endpoint, this.#keys, this.#wait, log);
+    this.#housekeeping = new Housekeeping(this.#redis, this.#keys, this.#admission, limits.retentionMs, log);
   }
 
-  /** Connects (waiting a few seconds at most) and starts the feed reader. */
+  /**
+   * Connects (waiting a few seconds at most), makes sure of the layout
+   * (store-layout.ts) and starts the feed readers. Refuses, with a
+   * StoreOpenError, an endpoint of the wrong kind or data of another layout.
+   */
   static async open(target: RedisTarget, limits: StoreLimits, log: Logger): Promise<RedisStreamStore> {
     const store = new RedisStreamStore(target, limits, log);
-    await Promise.race([
-      new Promise((resolve) => store.#redis.once('ready', resolve)),
-      new Promise((resolve) => setTimeout(resolve, CONNECT_WAIT_MS).unref()),
-    ]);
-    // The feed position is taken before the store is handed out, so that the
-    // reader sees every append made through it.
-    store.#feedEpoch = (await store.#redis.get(store.#keys.epoch).catch(() => null)) ?? undefined;
-    store.#reader.start(await feedEnd(store.#redis, store.#keys.feed).catch(() => undefined));
-    await adoptWallSet(store.#redis, store.#keys, log).catch((error: unknown) => {
-      log.warn(
-        { err: error },
-        'redis: the wall set of wallcast 0.2 could not be adopted; trying again at the next start',
-      );
-    });
+    try {
+      const connected = await store.#writes.connected(CONNECT_WAIT_MS);
+      await checkEndpointKind(target.endpoint, connected);
+      if (connected) await store.#prepare();
+    } catch (error) {
+      if (error instanceof StoreOpenError) {
+        await store.close();
+        throw error;
+      }
+      // Redis answered, then did not: the layout is made sure of before the first command.
+      log.warn({ err: error }, 'redis: could not prepare the store at start; trying again at the first request');
+    }
+    // The feed positions are taken before the store is handed out, so that
+    // the readers see every append made through it.
+    await store.#feeds.start(store.#redis);
     return store;
   }
 
   async append(draft: NewMessage, options: AppendOptions = {}): Promise<Message> {
     const { historySize, historyBytes, maxWalls } = this.limits;
-    const key = options.idempotencyKey;
-    const { events, meta, ids, keys } = this.#keys.wall(draft.wall);
-    const reply = await this.#call('post', () =>
-      this.#redis.wallAppend(
-        events,
-        meta,
-        ids,
-        this.#keys.feed,
-        this.#keys.epoch,
-        this.#keys.active,
-        keys,
-        newEpoch(),
-        historySize,
-        historyBytes,
-        TRIM_SLACK,
-        Math.ceil(historyBytes * BYTES_SLACK),
-        maxWalls,
-        draft.id,
-        JSON.stringify(draft),
-        draft.wall,
-        FEED_MAX_LEN,
-        key ?? '',
-        IDEMPOTENCY_TTL_MS,
-      ),
-    );
-    if (reply[0] === 'wall_limit') throw new WallLimitError(maxWalls);
+    const { events, meta, ids, keys, partition } = this.#keys.wall(draft.wall);
+    await this.#ready('post');
+    const append = (admitted: boolean) =>
+      this.#writes.run(
+        'post',
+        (client) =>
+          client.wallAppend(
+            events,
+            meta,
+            ids,
+            partition.feed,
+            partition.epoch,
+            partition.active,
+            keys,
+            newEpoch(),
+            historySize,
+            historyBytes,
+            TRIM_SLACK,
+            Math.ceil(historyBytes * BYTES_SLACK),
+            admitted ? 1 : 0,
+            draft.id,
+            JSON.stringify(draft),
+            draft.wall,
+            this.#feedLength,
+            options.idempotencyKey ?? '',
+            IDEMPOTENCY_TTL_MS,
+          ),
+        (reply) => reply[0] !== 'admit',
+      );
+    let reply = await append(false);
+    if (reply[0] === 'admit') {
+      // Nothing of the post was stored, whatever becomes of the admission.
+      const room = await this.#call('post', () => this.#admission.admit(draft.wall, maxWalls), { certain: true });
+      if (!room) throw new WallLimitError(maxWalls);
+      reply = await append(true);
+      if (reply[0] === 'admit') throw new Error('the append script asked for an admission twice');
+    }
     if (reply[0] === 'stored') return withCursor(draft, formatCursor(reply[1], reply[2]));
     const [, epoch, entry, json] = reply;
     return withCursor(JSON.parse(json) as NewMessage, formatCursor(epoch, entry));
   }
 
   async delete(wall: string, id: string): Promise<WallEvent | undefined> {
-    const { events, meta, ids, keys } = this.#keys.wall(wall);
-    const reply = await this.#call('delete', () =>
-      this.#redis.wallDelete(
-        events,
-        meta,
-        ids,
-        this.#keys.feed,
-        this.#keys.epoch,
-        keys,
-        this.#keys.active,
-        newEpoch(),
-        id,
-        wall,
-        FEED_MAX_LEN,
-      ),
+    const { events, meta, ids, keys, partition } = this.#keys.wall(wall);
+    await this.#ready('delete');
+    const reply = await this.#writes.run(
+      'delete',
+      (client) =>
+        client.wallDelete(
+          events,
+          meta,
+          ids,
+          partition.feed,
+          partition.epoch,
+          keys,
+          partition.active,
+          newEpoch(),
+          id,
+          wall,
+          this.#feedLength,
+        ),
+      (deleted) => deleted !== null,
     );
     return reply === null ? undefined : { type: 'delete', cursor: formatCursor(reply[0], reply[1]), id };
   }
@@ -218,12 +210,13 @@ export class RedisStreamStore implements MessageStore {
     query: ReadQuery | ReadBeforeQuery,
   ): Promise<{ status: ReadStatus | 'malformed'; head: string; events: WallEvent[]; more: boolean }> {
     const parsed = cursor === undefined ? undefined : parseCursor(cursor);
-    const { events, meta } = this.#keys.wall(wall);
+    const { events, meta, partition } = this.#keys.wall(wall);
+    await this.#ready('read');
     const [status, epoch, head, entries, more] = await this.#call('read', () =>
       this.#redis.wallRead(
         events,
         meta,
-        this.#keys.epoch,
+        partition.epoch,
         newEpoch(),
         parsed?.epoch ?? '',
         parsed?.entryId ?? '',
@@ -242,29 +235,44 @@ export class RedisStreamStore implements MessageStore {
     };
   }
 
+  /** Each partition's page of its active set, merged into one, then the heads of the walls shown. */
   async listWalls(query: WallListQuery): Promise<WallList> {
     const after = wallListAfter(query.after);
     const limit = Math.min(query.limit, MAX_WALLS_LISTED);
+    await this.#ready('read');
     return this.#call('read', async () => {
-      const [epoch, flat] = await this.#redis.wallList(
-        this.#keys.active,
-        this.#keys.epoch,
-        newEpoch(),
-        after?.atMs ?? '',
-        after?.wall ?? '',
-        limit + 1,
+      const pages = await Promise.all(
+        this.#keys.partitions.all().map(async (index) => {
+          const { active, epoch } = this.#keys.partition(index);
+          const args = [newEpoch(), after?.atMs ?? '', after?.wall ?? '', limit + 1];
+          const [partitionEpoch, flat] = await this.#redis.wallList(active, epoch, ...args);
+          const walls = [];
+          for (let i = 0; i < flat.length; i += 2) {
+            walls.push({ wall: flat[i] as string, atMs: Number(flat[i + 1]), index, epoch: partitionEpoch });
+          }
+          return walls;
+        }),
       );
-      const listed: WallListPosition[] = [];
-      for (let i = 0; i < flat.length; i += 2) listed.push({ wall: flat[i] as string, atMs: Number(flat[i + 1]) });
+      const listed = pages.flat().sort((a, b) => (listedBefore(a, b) ? -1 : listedBefore(b, a) ? 1 : 0));
       const shown = listed.slice(0, limit);
-      // Each wall's head is in its own meta hash (a hash slot of its own): one pipeline, not one script.
-      const pipeline = this.#redis.pipeline();
-      for (const { wall } of shown) pipeline.hget(this.#keys.wall(wall).meta, 'head');
-      const heads = shown.length === 0 ? [] : ((await pipeline.exec()) ?? []);
-      const walls = shown.map(({ wall, atMs }, i) => ({
+      // Heads are in each wall's meta hash: one pipeline per partition (one slot each).
+      const heads = new Map<string, string>();
+      await Promise.all(
+        this.#keys.partitions.all().map(async (index) => {
+          const walls = shown.filter((w) => w.index === index).map((w) => w.wall);
+          if (walls.length === 0) return;
+          const pipeline = this.#redis.pipeline();
+          for (const wall of walls) pipeline.hget(this.#keys.wall(wall).meta, 'head');
+          for (const [i, [error, head]] of ((await pipeline.exec()) ?? []).entries()) {
+            if (error) throw error;
+            heads.set(walls[i] as string, (head as string | null) ?? '0-0');
+          }
+        }),
+      );
+      const walls = shown.map(({ wall, atMs, epoch }) => ({
         wall,
         lastActivityAt: new Date(atMs).toISOString(),
-        head: formatCursor(epoch, (heads[i]?.[1] as string | null | undefined) ?? '0-0'),
+        head: formatCursor(epoch, heads.get(wall) ?? '0-0'),
       }));
       const last = shown.at(-1);
       return listed.length > limit && last !== undefined ? { walls, next: formatWallListCursor(last) } : { walls };
@@ -284,13 +292,14 @@ export class RedisStreamStore implements MessageStore {
    * `field`, while it is in the wall's stream and was added after `afterMs`.
    */
   async #messageAt(wall: string, lookup: string, field: string, afterMs = -1): Promise<Message | undefined> {
-    const found = await this.#call('read', async () => {
-      const [epoch, entry] = await Promise.all([this.#redis.get(this.#keys.epoch), this.#redis.hget(lookup, field)]);
-      if (epoch === null || entry === null || streamIdMs(entry) <= afterMs) return undefined;
-      const [hit] = (await this.#redis.xrange(this.#keys.wall(wall).events, entry, entry)) as FeedEntry[];
-      return hit === undefined ? undefined : toEvent(formatCursor(epoch, hit[0]), hit[1]);
-    });
-    return found?.type === 'message' ? found.message : undefined;
+    const { events, partition } = this.#keys.wall(wall);
+    await this.#ready('read');
+    const found = await this.#call('read', () =>
+      this.#redis.wallFind(partition.epoch, lookup, events, field, Math.floor(afterMs)),
+    );
+    if (found === null) return undefined;
+    const event = toEvent(formatCursor(found[0], found[1]), found[2]);
+    return event.type === 'message' ? event.message : undefined;
   }
 
   compareCursors(a: string, b: string): number {
@@ -298,70 +307,68 @@ export class RedisStreamStore implements MessageStore {
   }
 
   onEvent(listener: EventListener): void {
-    this.#feed.add(listener);
+    this.#feeds.onEvent(listener);
   }
 
   onFeedLost(listener: () => void): void {
-    this.#lost.push(listener);
+    this.#feeds.onLost(listener);
   }
 
   async isReady(): Promise<boolean> {
-    if (this.#redis.status !== 'ready') return false;
-    return (await this.#redis.ping().catch(() => '')) === 'PONG';
-  }
-
-  async close(): Promise<void> {
-    clearInterval(this.#retentionSweep);
-    await this.#reader.stop();
-    this.#feed.clear();
-    await this.#redis.quit().catch(() => this.#redis.disconnect());
-  }
-
-  #deliver(fields: string[]): void {
-    const epoch = fieldOf(fields, 'e');
-    if (this.#feedEpoch !== undefined && epoch !== this.#feedEpoch) {
-      this.log.warn({ was: this.#feedEpoch, now: epoch }, 'redis: a new history epoch: Redis lost its data');
-      this.#lose();
-    }
-    this.#feedEpoch = epoch;
-    this.#feed.emit(fieldOf(fields, 'w'), toEvent(formatCursor(epoch, fieldOf(fields, 'c')), fields));
-  }
-
-  #lose(): void {
-    for (const listener of this.#lost) listener();
-  }
-
-  /** Retention: each wall with history loses its events older than the retention. */
-  async #expire(): Promise<void> {
-    const minMs = Date.now() - (this.limits.retentionMs ?? 0);
     try {
-      let cursor = '0';
-      do {
-        const [next, membersAndScores] = await this.#redis.zscan(this.#keys.active, cursor, 'COUNT', 100);
-        for (const wall of membersAndScores.filter((_, i) => i % 2 === 0)) {
-          const { events, meta, ids, keys } = this.#keys.wall(wall);
-          await this.#redis.wallExpire(events, meta, ids, this.#keys.active, keys, wall, minMs);
-        }
-        cursor = next;
-      } while (cursor !== '0');
+      await this.#ready('read');
+    } catch {
+      return false;
+    }
+    return redisReady(this.#redis, this.#keys, this.#wait);
+  }
+
+  /** Ends within a few seconds whatever Redis does (issue 19): every step is bounded. */
+  async close(): Promise<void> {
+    this.#housekeeping.stop();
+    await this.#feeds.stop();
+    await this.#writes.close();
+    await closeClient(this.#redis);
+  }
+
+  /** prepareLayout, once per store (and again after a failure). */
+  #prepare(): Promise<void> {
+    this.#preparing ??= prepareLayout(this.#redis, this.#keys, this.target.endpoint.mode, this.log)
+      .then(() => {
+        this.#prepared = true;
+        this.#housekeeping.start();
+      })
+      .finally(() => {
+        this.#preparing = undefined;
+      });
+    return this.#preparing;
+  }
+
+  /** Makes sure of the layout before the first command (Redis did not answer at open, say). */
+  async #ready(operation: 'post' | 'read' | 'delete'): Promise<void> {
+    if (this.#prepared) return;
+    try {
+      await this.#prepare();
     } catch (error) {
-      this.log.warn({ err: error }, 'redis: the retention sweep failed; it runs again in a minute');
+      if (error instanceof StoreOpenError) this.log.error({ err: error }, `redis: ${error.message}`);
+      throw this.#unavailable(operation, error, true);
     }
   }
 
-  /** Runs a command; Redis not answering (down, cut off, too slow) makes the store unavailable. */
-  async #call<T>(operation: 'post' | 'read' | 'delete', command: () => Promise<T>): Promise<T> {
+  /** Runs a command; Redis not answering (down, cut off, too slow, refusing) makes the store unavailable. */
+  async #call<T>(operation: 'post' | 'read' | 'delete', command: () => Promise<T>, options = { certain: false }) {
     try {
       return await command();
     } catch (error) {
-      // With no connection, ioredis refuses at once: the command never left. Otherwise (a
-      // timeout, a connection lost in flight) it may have run.
-      const neverSent = error instanceof Error && /enableOfflineQueue/.test(error.message);
-      throw new StoreUnavailableError(`Redis did not answer the ${operation}.`, {
-        cause: error,
-        retryAfterSeconds: RETRY_AFTER_SECONDS,
-        uncertain: !neverSent,
-      });
+      throw this.#unavailable(operation, error, options.certain);
     }
+  }
+
+  #unavailable(operation: 'post' | 'read' | 'delete', error: unknown, certain: boolean): StoreUnavailableError {
+    return new StoreUnavailableError(`Redis did not answer the ${operation}.`, {
+      cause: error,
+      retryAfterSeconds: RETRY_AFTER_SECONDS,
+      uncertain: !certain && !surelyNotRun(error),
+    });
   }
 }

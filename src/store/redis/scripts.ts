@@ -1,33 +1,34 @@
 /**
  * The Lua scripts of the Redis store. Each runs atomically, so a wall's
- * stream, its metadata and the shared feed never disagree.
+ * stream, its metadata and its partition's feed never disagree.
  *
- * Keys of one wall share the hash tag `{wall}`; the epoch, the active set
- * and the feed are global, which is why Redis Cluster is not supported (an
- * append touches both). keys.ts names them; each script lists the keys it
- * takes, in order, at its top.
+ * Every key a script takes is in one partition (keys.ts, partitions.ts):
+ * `{prefix}{tag}:` then the partition's or a wall's part, all in the hash
+ * slot of the tag, so each script runs on one node of a Redis Cluster.
+ * Each script lists the keys it takes, in order, at its top; the walls
+ * admitted against `maxWalls` have scripts of their own, in another slot
+ * (wall-admission.ts).
  *
- * - `{prefix}epoch` string: names this Redis's history. Drawn by the first
- *   script that finds it missing, so a Redis that lost its data (a restart
- *   without persistence, a flush) gets a new one, and cursors from before
- *   are answered with a reset instead of being read as positions in the new
- *   history.
- * - `{prefix}active` sorted set: the walls that have history (`maxWalls`),
- *   each scored by the time (ms) of its newest event, for `listWalls`. It
- *   replaced the `{prefix}walls` set of wallcast 0.2, which the store turns
- *   into it when it opens (redis-store.ts, `adoptWallSet`).
- * - `{prefix}feed` stream: every wall's events, as `w` (wall), `e` (epoch),
- *   `c` (entry id) and the event's own fields; each instance's feed reader
- *   follows it.
- * - `{prefix}{wall}:events` stream: the wall's events. Fields: `t`
+ * - `{prefix}{tag}:epoch` string: names the partition's history. Drawn by
+ *   the first script that finds it missing, so a partition whose Redis
+ *   lost its data (a restart without persistence, a flush, a master lost
+ *   with no replica) gets a new one, and cursors from before are answered
+ *   with a reset instead of being read as positions in the new history.
+ * - `{prefix}{tag}:active` sorted set: the partition's walls that have
+ *   history, each scored by the time (ms) of its newest event, for
+ *   `listWalls` and the retention.
+ * - `{prefix}{tag}:feed` stream: every event of the partition's walls, as
+ *   `w` (wall), `e` (epoch), `c` (entry id) and the event's own fields;
+ *   each instance's feed readers follow every partition's feed.
+ * - `{prefix}{tag}:w:{wall}:events` stream: the wall's events. Fields: `t`
  *   (message | delete), `id` (message id), `j` (message JSON, without its
  *   cursor), `k` (the idempotency key it was posted with, if any). A cursor
  *   is `{epoch}-{entry id}`.
- * - `{prefix}{wall}:meta` hash: `head` (newest entry id), `trimmed` (the
- *   last entry id trimmed away; resuming before it is a reset), `bytes`
+ * - `{prefix}{tag}:w:{wall}:meta` hash: `head` (newest entry id), `trimmed`
+ *   (the last entry id trimmed away; resuming before it is a reset), `bytes`
  *   (bytes of `j` kept, against `historyBytes`).
- * - `{prefix}{wall}:ids` hash: message id → entry id, for get and delete.
- * - `{prefix}{wall}:keys` hash: idempotency key → entry id, for the
+ * - `{prefix}{tag}:w:{wall}:ids` hash: message id → entry id, for get and delete.
+ * - `{prefix}{tag}:w:{wall}:keys` hash: idempotency key → entry id, for the
  *   entries still in the stream (trimming and deleting remove them too).
  */
 
@@ -116,11 +117,13 @@ end
 `;
 
 /**
- * Appends a message to its wall and to the feed, then trims the wall to its
- * bounds explicitly (not `MAXLEN ~`), so that `trimmed` says exactly where
- * the history begins. Returns `{'stored', epoch, entry}`,
+ * Appends a message to its wall and to its partition's feed, then trims the
+ * wall to its bounds explicitly (not `MAXLEN ~`), so that `trimmed` says
+ * exactly where the history begins. Returns `{'stored', epoch, entry}`,
  * `{'replayed', epoch, entry, json}` (the message first posted with this
- * idempotency key), or `{'wall_limit', epoch}`.
+ * idempotency key), or `{'admit', epoch}` when the wall has no history and
+ * the caller has not yet admitted it against `maxWalls`: nothing is stored,
+ * and the caller admits the wall (wall-admission.ts) and calls again.
  */
 export const APPEND = `${COMMON}
 local events_key = KEYS[1]
@@ -135,7 +138,7 @@ local history = tonumber(ARGV[2])
 local history_bytes = tonumber(ARGV[3])
 local slack_rows = tonumber(ARGV[4])
 local slack_bytes = tonumber(ARGV[5])
-local max_walls = tonumber(ARGV[6])
+local admitted = ARGV[6] == '1'
 local message_id = ARGV[7]
 local json = ARGV[8]
 local wall = ARGV[9]
@@ -151,13 +154,14 @@ if post_key ~= '' then
     local now_ms = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
     local found = redis.call('XRANGE', events_key, first, first)[1]
     if found and parse(first) > now_ms - post_ttl_ms then
+      -- A write, so that a WAIT after this script covers the first post's
+      -- replication too, whichever connection wrote it.
+      redis.call('SET', epoch_key, epoch)
       return {'replayed', epoch, first, field_of(found[2], 'j')}
     end
   end
 end
-if not redis.call('ZSCORE', active_key, wall) and redis.call('ZCARD', active_key) >= max_walls then
-  return {'wall_limit', epoch}
-end
+if not admitted and not redis.call('ZSCORE', active_key, wall) then return {'admit', epoch} end
 
 local entry
 if post_key ~= '' then
@@ -264,7 +268,7 @@ return {status, epoch, head, newest, more}
 
 /**
  * Removes a message from its wall and logs a delete event, in the wall and
- * in the feed. Returns `{epoch, entry}` of the delete event, or false when
+ * in its partition's feed. Returns `{epoch, entry}` of the delete event, or false when
  * the wall has no such message.
  */
 export const DELETE = `${COMMON}
@@ -298,8 +302,8 @@ return {epoch, cursor}
 
 /**
  * Retention: removes a wall's entries older than `min_ms` (stream ids are
- * milliseconds first); a wall left with no history leaves the active set.
- * Returns the entries left.
+ * milliseconds first); a wall left with no history leaves its partition's
+ * active set (and the caller releases its admission). Returns the entries left.
  */
 export const EXPIRE = `${COMMON}
 local events_key = KEYS[1]
@@ -334,8 +338,9 @@ return length
 `;
 
 /**
- * A page of the active set, newest first, ties by name last first: after
- * (`after_ms`, `after_wall`) when given, up to `count` walls. Returns
+ * A page of a partition's active set, newest first, ties by name last
+ * first: after (`after_ms`, `after_wall`) when given, up to `count` walls
+ * (the store merges the partitions' pages). Returns
  * `{epoch, {wall, ms, wall, ms, …}}`. Walls whose newest events share the
  * millisecond of the position are few (those active in that one
  * millisecond), so they are read whole and the ones before the position
@@ -368,4 +373,24 @@ if wanted > 0 then
   for _, value in ipairs(rest) do table.insert(page, value) end
 end
 return {epoch, page}
+`;
+
+/**
+ * The message a lookup hash (`ids` or `keys`) names for `field`, while it is
+ * in the wall's stream and was added after `after_ms` (-1: any). Returns
+ * `{epoch, entry id, fields}`, or false.
+ */
+export const FIND = `${COMMON}
+local epoch_key = KEYS[1]
+local lookup_key = KEYS[2]
+local events_key = KEYS[3]
+local field = ARGV[1]
+local after_ms = tonumber(ARGV[2])
+
+local epoch = redis.call('GET', epoch_key)
+local entry = redis.call('HGET', lookup_key, field)
+if not epoch or not entry or ms_of(entry) <= after_ms then return false end
+local found = redis.call('XRANGE', events_key, entry, entry)[1]
+if not found then return false end
+return {epoch, found[1], found[2]}
 `;
