@@ -87,7 +87,7 @@ export const SETTINGS = {
   store: setting(
     'WALLCAST_STORE',
     'sqlite:data/wallcast.db',
-    `\`memory\`, \`sqlite:PATH\`, or \`redis://HOST:PORT/DB\` (\`rediss://\` for TLS; \`?prefix=\` sets the key prefix, default \`${DEFAULT_REDIS_PREFIX}\`)`,
+    `\`memory\`, \`sqlite:PATH\`, \`redis://HOST:PORT/DB\` (\`rediss://\` for TLS), \`redis+cluster://HOST:PORT,HOST:PORT/\` or \`redis+sentinel://HOST:PORT,HOST:PORT/MASTERNAME\`; \`?prefix=\` sets the key prefix (default \`${DEFAULT_REDIS_PREFIX}\`), \`?wait=N\` answers a post once N replicas have it, \`?partitions=\` (default 16, fixed for the life of the data)`,
     store,
     { summary: (value) => value.label },
   ),

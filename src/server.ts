@@ -1,11 +1,6 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import {
-  createSecureServer,
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type ServerHttp2Session,
-} from 'node:http2';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type Server } from 'node:http';
+import { createSecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { getRequestListener } from '@hono/node-server';
 import { nanoid } from 'nanoid';
 import type { Logger } from 'pino';
@@ -17,6 +12,8 @@ import type { TicketBook } from './auth/tickets.js';
 import type { Config } from './config.js';
 import type { RedisTarget } from './config-store.js';
 import { ClientAddresses } from './http/client-address.js';
+import { oneRequestAtATime, trackConnections } from './http/connections.js';
+import { serveMetrics } from './http/metrics-server.js';
 import { ParserRelease } from './http/stream-connection.js';
 import { Lifecycle } from './lifecycle.js';
 import { createLogger } from './logger.js';
@@ -68,12 +65,6 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
   clearTimeout(timer);
   return result;
 }
-
-/**
- * Requests a client may queue behind an unfinished response on one
- * connection (HTTP/1.1 pipelining) before the connection is closed.
- */
-const MAX_QUEUED_REQUESTS = 8;
 
 /** How often requests in progress are checked against WALLCAST_REQUEST_TIMEOUT_MS. */
 const REQUEST_TIMEOUT_CHECK_MS = 1000;
@@ -275,7 +266,7 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
     evictions.flush();
     const flushed = (async () => {
       await presence.close();
-      await shared?.redis.quit().catch(() => shared.redis.disconnect());
+      await shared?.close();
       await budget?.close();
       await store.close();
     })();
@@ -302,37 +293,6 @@ export async function startServer(config: Config, options: ServerOptions = {}): 
 }
 
 /**
- * What shutdown closes beyond the streams. Plain HTTP: Node's own list of
- * connections. TLS: Node's HTTP/2 server has no `closeAllConnections`, and
- * an idle HTTP/2 session would hold `server.close()` until the deadline, so
- * its sessions are told to go away (GOAWAY) when shutdown begins, and its
- * connections are kept here (one shared listener each, no closure) to be
- * cut at the deadline.
- */
-function trackConnections(server: Server, tls: boolean): { closeSessions(): void; cutAll(): void } {
-  if (!tls) return { closeSessions: () => {}, cutAll: () => server.closeAllConnections() };
-  const sockets = new Set<Socket>();
-  const sessions = new Set<ServerHttp2Session>();
-  function forgetSocket(this: Socket) {
-    sockets.delete(this);
-  }
-  function forgetSession(this: ServerHttp2Session) {
-    sessions.delete(this);
-  }
-  server.on('connection', (socket: Socket) => sockets.add(socket.on('close', forgetSocket)));
-  server.on('session', (session: ServerHttp2Session) => sessions.add(session.on('close', forgetSession)));
-  return {
-    closeSessions: () => {
-      for (const session of sessions) session.close();
-    },
-    cutAll: () => {
-      for (const session of sessions) session.destroy();
-      for (const socket of sockets) socket.destroy();
-    },
-  };
-}
-
-/**
  * A Redis connection for what instances share beside the store (tickets,
  * presence), made as the store's are (one Redis, the primary Sentinels
  * name, or a cluster: store/redis/connect.ts): a call fails at once while
@@ -353,57 +313,4 @@ function postBudget(config: Config): PostBudget | undefined {
   return config.store.kind === 'redis'
     ? PostBudget.onRedis(config.rateLimit, config.store)
     : PostBudget.inMemory(config.rateLimit);
-}
-
-/**
- * HTTP/1.1 pipelining, bounded. Node parses every request a client sends on
- * a connection at once, runs each, and buffers each response until the ones
- * before it end: behind an open event stream, never. So here a request
- * queued behind an unfinished response waits, not run, until the response
- * before it has ended and the connection is its own (the response's
- * `socket` event). More than MAX_QUEUED_REQUESTS waiting on one connection
- * close it.
- */
-type Listener = (
-  req: IncomingMessage | Http2ServerRequest,
-  res: ServerResponse | Http2ServerResponse,
-) => void | Promise<void>;
-
-function oneRequestAtATime(listener: Listener): Listener {
-  const waiting = new WeakMap<Socket, number>();
-  return (req, res) => {
-    // An HTTP/2 stream always has its connection; only a queued HTTP/1.1 response has none yet.
-    if (res.socket !== null) return listener(req, res);
-    const connection = req.socket as Socket;
-    const queued = (waiting.get(connection) ?? 0) + 1;
-    if (queued > MAX_QUEUED_REQUESTS) {
-      connection.destroy();
-      return;
-    }
-    waiting.set(connection, queued);
-    res.once('socket', () => {
-      waiting.set(connection, (waiting.get(connection) ?? 1) - 1);
-      listener(req, res);
-    });
-  };
-}
-
-/** `/metrics` on a port of its own (WALLCAST_METRICS_PORT), kept off the public one. */
-export async function serveMetrics(
-  config: Config,
-  metrics: { text(): Promise<string>; headers(): Record<string, string> },
-): Promise<Server> {
-  const server = createServer(async (req, res) => {
-    if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Only /metrics is served here.\n');
-      return;
-    }
-    const text = await metrics.text();
-    res.writeHead(200, { ...metrics.headers(), 'X-Content-Type-Options': 'nosniff' }).end(text);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: config.metricsPort, host: config.host }, () => resolve());
-  });
-  return server;
 }

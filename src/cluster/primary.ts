@@ -17,7 +17,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { RateLimiterClusterMaster } from 'rate-limiter-flexible';
 import { MemoryTicketBook } from '../auth/memory-ticket-book.js';
 import type { Config } from '../config.js';
-import { serveMetrics } from '../server.js';
+import { serveMetrics } from '../http/metrics-server.js';
 import { createStore } from '../store/create-store.js';
 import { MachinePresence } from './machine-presence.js';
 import { isOurs, type ToPrimary, type ToWorker } from './protocol.js';

@@ -22,9 +22,9 @@
  * written twice or skipped, whatever the passes.
  */
 
-import { type PresenceSnapshot, sameSnapshot } from '../presence/presence-snapshot.js';
 import type { WallEvent } from '../store/store.js';
 import { encodeRetry, joinFrames, PING } from './frames.js';
+import { owedPresence, PRESENCE_JOIN_MS, type PresenceNews, type WallPresenceNews } from './presence-news.js';
 import type { StreamResponse } from './stream-output.js';
 import type { OpenStream, Subscription } from './subscription.js';
 
@@ -79,26 +79,12 @@ interface WallFanout {
   tails: Map<number, { events: WallEvent[]; frame: Buffer }>;
   tailsEnd: number;
   /** The newest presence snapshot of each kind, for the subscriptions that asked (presence-fanout.ts). */
-  presence: { count?: PresenceNews; members?: PresenceNews } | undefined;
+  presence: WallPresenceNews | undefined;
   /** Presence news came, and no pass has started since: one starts when the timer fires. */
   presenceTimer: NodeJS.Timeout | undefined;
   /** The timer fired: the next pass runs even without events, for the presence news. */
   presenceDue: boolean;
 }
-
-/** A presence snapshot and its frame, written to each subscription that asked and has not had it. */
-export interface PresenceNews {
-  readonly snapshot: PresenceSnapshot;
-  readonly frame: Buffer;
-}
-
-/**
- * How long presence news waits for a pass of events to ride along with
- * (issue 17): on a wall with posts, it goes in the same write as the next
- * messages instead of a write of its own to every stream. Well inside the
- * 2 s in which every instance must agree.
- */
-const PRESENCE_JOIN_MS = 250;
 
 export interface HubStats {
   subscribers: number;
@@ -195,6 +181,11 @@ export class Hub {
     if (fanout === undefined) return;
     fanout.log.push(event);
     fanout.published++;
+    this.#markDirty(fanout);
+  }
+
+  /** The wall has something to write: in the dirty list (once), and a flush on its way. */
+  #markDirty(fanout: WallFanout): void {
     if (!fanout.dirty) {
       fanout.dirty = true;
       this.#dirty.push(fanout);
@@ -306,7 +297,7 @@ export class Hub {
         if (next.done === true) break;
         budget.visits--;
         const subscription = next.value;
-        const news = owedPresence(fanout, subscription);
+        const news = owedPresence(fanout.presence, subscription);
         if (subscription.delivered >= fanout.published && news === undefined) continue;
         // Events and presence in one syscall (a corked socket's writes go out as one writev).
         if (news !== undefined) subscription.stream.output.socket.cork();
@@ -345,10 +336,7 @@ export class Hub {
     fanout.presenceTimer = setTimeout(() => {
       fanout.presenceTimer = undefined;
       fanout.presenceDue = true;
-      if (fanout.dirty) return;
-      fanout.dirty = true;
-      this.#dirty.push(fanout);
-      this.#scheduleFlush();
+      this.#markDirty(fanout);
     }, PRESENCE_JOIN_MS).unref();
   }
 
@@ -407,17 +395,4 @@ export class Hub {
       }
     }
   }
-}
-
-/** The presence news a subscription asked for and has not had (never the same numbers twice). */
-function owedPresence(fanout: WallFanout, subscription: Subscription): PresenceNews | undefined {
-  const ask = subscription.presenceAsk;
-  if (ask === undefined || fanout.presence === undefined) return undefined;
-  const news = fanout.presence[ask];
-  if (news === undefined || subscription.presenceSent === news.snapshot) return undefined;
-  if (sameSnapshot(news.snapshot, subscription.presenceSent)) {
-    subscription.presenceSent = news.snapshot;
-    return undefined;
-  }
-  return news;
 }
