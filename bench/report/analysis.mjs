@@ -22,6 +22,7 @@ export const ANALYSIS = {
   storeSteady: 'Stores: steady CPU per delivery',
   sqliteBurst: 'SQLite store: bursts',
   redisBurst: 'Redis store: bursts',
+  memoryPosts: 'Memory store: post throughput',
   sqlitePosts: 'SQLite store: post throughput',
   workers: 'Workers against one process',
   presenceCpu: 'Presence: CPU per delivery under churn',

@@ -116,7 +116,7 @@ export function targets(r, settings, haveNchan) {
     list.push({
       name: `${store} store: posts/s ≥ 1.0× nchan (no subscribers)`,
       value: ratio(postsOf(r.throughput[store]), postsOf(nchanPosts)),
-      analysis: store === 'sqlite' ? ANALYSIS.sqlitePosts : undefined,
+      analysis: store === 'sqlite' ? ANALYSIS.sqlitePosts : ANALYSIS.memoryPosts,
       ok: (x) => x >= 1.0,
       wallcast: [],
     });
