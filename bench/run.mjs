@@ -10,6 +10,7 @@
 //   node bench/run.mjs --only wallcast,nchan   # just those scenarios, writes nothing; keys: wallcast nchan
 //       raw better-sse hono sqlite redis wallcast-largest nchan-largest (with --full) workers nchan-workers
 //       presence replay heap throughput
+//   BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' node bench/run.mjs --only wallcast   # a CPU profile of each wallcast process
 //
 // This file wires one run: settings → servers and load generator → every
 // scenario in order → the report. The parts, each in its own module:

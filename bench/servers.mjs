@@ -64,6 +64,13 @@ const PEER_PADDING = ` ${'x'.repeat(255)}`;
  */
 
 /**
+ * Node's options for every wallcast process, from BENCH_NODE_ARGS: say,
+ * `--cpu-prof --cpu-prof-dir=/tmp/prof` for a CPU profile of each (Node
+ * refuses --cpu-prof in NODE_OPTIONS).
+ */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/**
  * The servers' starters, bound to one run: its children, its temporary
  * directory (SQLite files; nginx gets a prefix of its own, removed on stop)
  * and its id (Redis key prefixes).
@@ -93,7 +100,7 @@ export function serversOf({ children, root, tmp, id }) {
         : prefix
           ? `${REDIS_URL}?prefix=${prefix}`
           : 'memory';
-    const server = await startProcess(children, name, process.execPath, [join(root, 'dist/main.js')], {
+    const server = await startProcess(children, name, process.execPath, [...NODE_ARGS, join(root, 'dist/main.js')], {
       PORT: '0',
       WALLCAST_STORE: storeUrl,
       WALLCAST_HISTORY: '1000',
