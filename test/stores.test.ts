@@ -5,7 +5,6 @@ import Database from 'better-sqlite3';
 import { Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config.js';
 import type { RedisTarget } from '../src/config-store.js';
 import { createLogger } from '../src/logger.js';
 import { type Message, withCursor } from '../src/message.js';
@@ -15,15 +14,11 @@ import { RedisStreamStore } from '../src/store/redis/redis-store.js';
 import { SqliteStore } from '../src/store/sqlite/sqlite-store.js';
 import { type StoreLimits, StoreOpenError, StoreUnavailableError, WallLimitError } from '../src/store/store.js';
 import { describeStoreContract } from './store-contract.js';
-import { deleteRedisPrefix, REDIS_URL, redisUrl } from './support/redis.js';
+import { deleteRedisPrefix, REDIS_URL, redisTarget, redisUrl } from './support/redis.js';
 import { withoutRedis } from './support/services.js';
 
-/** The Redis of the tests under a key prefix of their own, as config.ts parses it from WALLCAST_STORE. */
-function redisTarget(prefix: string): RedisTarget {
-  const store = loadConfig({ WALLCAST_STORE: redisUrl(prefix) }).store;
-  if (store.kind !== 'redis') throw new Error(`${redisUrl(prefix)} is not a Redis store`);
-  return store;
-}
+/** The Redis of the tests under a key prefix of their own. */
+const redisOf = (prefix: string): RedisTarget => redisTarget(redisUrl(prefix));
 
 /** A store's limits for tests that only care about the history size. */
 const limits = (historySize: number): StoreLimits => ({ historySize, historyBytes: 1 << 20, maxWalls: 1000 });
@@ -48,7 +43,7 @@ describeStoreContract('SqliteStore', async (limits) => {
 describe.skipIf(await withoutRedis())('on a real Redis', () => {
   describeStoreContract('RedisStreamStore', async (limits) => {
     const prefix = `wallcast-test-${nanoid(8)}:`;
-    const store = await RedisStreamStore.open(redisTarget(prefix), limits, createLogger('silent'));
+    const store = await RedisStreamStore.open(redisOf(prefix), limits, createLogger('silent'));
     return {
       store,
       destroy: async () => {
@@ -111,7 +106,7 @@ describe.skipIf(await withoutRedis())('RedisStreamStore across versions', () => 
       const older = await writeOldWall(redis, prefix, 'older', ['from 0.2']);
       await redis.sadd(`${prefix}walls`, 'older', 'expired');
 
-      const store = await RedisStreamStore.open(redisTarget(prefix), { ...limits(10), maxWalls: 3 }, log);
+      const store = await RedisStreamStore.open(redisOf(prefix), { ...limits(10), maxWalls: 3 }, log);
       try {
         // A client that saw "one" resumes exactly, in the same epoch.
         const resumed = await store.read('kept', { after: kept[0]?.cursor, limit: 10 });
@@ -135,7 +130,7 @@ describe.skipIf(await withoutRedis())('RedisStreamStore across versions', () => 
         await store.close();
       }
       // Opened again, nothing is moved twice.
-      const again = await RedisStreamStore.open(redisTarget(prefix), { ...limits(10), maxWalls: 3 }, log);
+      const again = await RedisStreamStore.open(redisOf(prefix), { ...limits(10), maxWalls: 3 }, log);
       expect((await again.read('kept', { limit: 10 })).events).toHaveLength(4);
       await again.close();
     } finally {
@@ -147,10 +142,10 @@ describe.skipIf(await withoutRedis())('RedisStreamStore across versions', () => 
   it('refuses to open data written with another number of partitions, saying both', async () => {
     const prefix = `wallcast-test-${nanoid(8)}:`;
     try {
-      const first = await RedisStreamStore.open(redisTarget(prefix), limits(10), log);
+      const first = await RedisStreamStore.open(redisOf(prefix), limits(10), log);
       await first.append(createMessage('w', '', 'in 16 partitions'));
       await first.close();
-      const other = { ...redisTarget(prefix), partitions: 8 };
+      const other = { ...redisOf(prefix), partitions: 8 };
       await expect(RedisStreamStore.open(other, limits(10), log)).rejects.toThrow(
         new StoreOpenError(
           'its data is in 16 partitions, not 8: set ?partitions=16 (the number is fixed for the life of the data)',
@@ -163,7 +158,7 @@ describe.skipIf(await withoutRedis())('RedisStreamStore across versions', () => 
 
   it('with ?wait=1 and no replica, answers a post as not confirmed (it may be stored), and is not ready', async () => {
     const prefix = `wallcast-test-${nanoid(8)}:`;
-    const store = await RedisStreamStore.open({ ...redisTarget(prefix), wait: 1 }, limits(10), log);
+    const store = await RedisStreamStore.open({ ...redisOf(prefix), wait: 1 }, limits(10), log);
     try {
       const draft = createMessage('w', '', 'stored, not replicated');
       const refused = await store.append(draft, { idempotencyKey: 'k' }).catch((error: unknown) => error);

@@ -11,8 +11,6 @@ import { spawn } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { nanoid } from 'nanoid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import type { RedisTarget } from '../../src/config-store.js';
 import { createLogger } from '../../src/logger.js';
 import { createMessage } from '../../src/posting.js';
 import { PresenceTracker } from '../../src/presence/presence-tracker.js';
@@ -31,15 +29,10 @@ import { OwnRedis } from '../support/own-redis.js';
 import { freePort } from '../support/ports.js';
 import { client } from '../support/presence.js';
 import { MAIN } from '../support/process.js';
+import { redisTarget } from '../support/redis.js';
 
 const log = createLogger(process.env.WALLCAST_LOG_LEVEL ?? 'silent');
 const limits = { historySize: 20, historyBytes: 1 << 20, maxWalls: 1000 };
-
-function target(url: string): RedisTarget {
-  const store = loadConfig({ WALLCAST_STORE: url }).store;
-  if (store.kind !== 'redis') throw new Error(`${url} is not a Redis store`);
-  return store;
-}
 
 describe.skipIf(withoutRedisServer())('the Redis store on a cluster', () => {
   let cluster: OwnCluster;
@@ -52,7 +45,7 @@ describe.skipIf(withoutRedisServer())('the Redis store on a cluster', () => {
 
   describeStoreContract('RedisStreamStore on a Redis Cluster', async (storeLimits) => {
     const prefix = `wallcast-test-${nanoid(8)}:`;
-    const store = await RedisStreamStore.open(target(cluster.url(`prefix=${prefix}`)), storeLimits, log);
+    const store = await RedisStreamStore.open(redisTarget(cluster.url(`prefix=${prefix}`)), storeLimits, log);
     return {
       store,
       destroy: async () => {
@@ -103,7 +96,7 @@ describe.skipIf(withoutRedisServer())('the Redis store on a cluster', () => {
     await single.start();
     try {
       await expect(
-        RedisStreamStore.open(target(`redis+cluster://127.0.0.1:${single.port}/`), limits, log),
+        RedisStreamStore.open(redisTarget(`redis+cluster://127.0.0.1:${single.port}/`), limits, log),
       ).rejects.toThrow(
         new StoreOpenError(
           `127.0.0.1:${single.port} is not a cluster node (cluster_enabled:0): use redis://HOST:PORT for a single Redis`,
@@ -131,7 +124,7 @@ describe.skipIf(withoutRedisServer())('the Redis store on a cluster', () => {
       plain.disconnect();
     }
     // Through the store: a master that stops answering leaves a post it was sent uncertain.
-    const store = await RedisStreamStore.open(target(cluster.url(`prefix=uncertain-${nanoid(6)}:`)), limits, log);
+    const store = await RedisStreamStore.open(redisTarget(cluster.url(`prefix=uncertain-${nanoid(6)}:`)), limits, log);
     const wall = 'stalled';
     const partition = new Partitions(16).tags[new Partitions(16).of(wall)] as string;
     const master = await cluster.masterOf(keySlot(`{${partition}}`));
@@ -148,7 +141,11 @@ describe.skipIf(withoutRedisServer())('the Redis store on a cluster', () => {
   });
 
   it('with ?wait=1, sends a post again where a failover moved its slot (ioredis does not, for a pipeline with WAIT)', async () => {
-    const store = await RedisStreamStore.open(target(cluster.url(`prefix=moved-${nanoid(6)}:&wait=1`)), limits, log);
+    const store = await RedisStreamStore.open(
+      redisTarget(cluster.url(`prefix=moved-${nanoid(6)}:&wait=1`)),
+      limits,
+      log,
+    );
     try {
       const wall = 'moving';
       const tag = new Partitions(16).tags[new Partitions(16).of(wall)] as string;
@@ -163,7 +160,7 @@ describe.skipIf(withoutRedisServer())('the Redis store on a cluster', () => {
   });
 
   it('shares presence over walls on every master: one pipeline per node each tick', async () => {
-    const endpoint = target(cluster.url()).endpoint;
+    const endpoint = redisTarget(cluster.url()).endpoint;
     const prefix = `presence-${nanoid(6)}:`;
     const open = () => {
       const redis = connectRedis(endpoint, { commandTimeoutMs: 2000 });
@@ -195,7 +192,7 @@ describe.skipIf(withoutRedisServer())('the Redis store on a cluster', () => {
   });
 
   it('keeps one post budget per client for every instance on the cluster', async () => {
-    const redis = target(cluster.url(`prefix=budget-${nanoid(6)}:`));
+    const redis = redisTarget(cluster.url(`prefix=budget-${nanoid(6)}:`));
     const limit = { posts: 2, perMs: 60_000 };
     const [a, b] = [PostBudget.onRedis(limit, redis), PostBudget.onRedis(limit, redis)];
     try {
@@ -219,7 +216,7 @@ describe.skipIf(withoutRedisServer())('the Redis store on a cluster', () => {
   });
 
   it('closes within seconds while every node is stopped, and when the cluster never answered', async () => {
-    const store = await RedisStreamStore.open(target(cluster.url(`prefix=closing-${nanoid(6)}:`)), limits, log);
+    const store = await RedisStreamStore.open(redisTarget(cluster.url(`prefix=closing-${nanoid(6)}:`)), limits, log);
     await store.append(createMessage('w', '', 'hello'));
     for (const port of cluster.ports) cluster.node(port).pause();
     try {
@@ -231,7 +228,7 @@ describe.skipIf(withoutRedisServer())('the Redis store on a cluster', () => {
       for (const port of cluster.ports) cluster.node(port).resume();
     }
     const nowhere = `redis+cluster://127.0.0.1:${await freePort()},127.0.0.1:${await freePort()}/`;
-    const lonely = await within('open with no node', 8000, RedisStreamStore.open(target(nowhere), limits, log));
+    const lonely = await within('open with no node', 8000, RedisStreamStore.open(redisTarget(nowhere), limits, log));
     expect(await lonely.isReady()).toBe(false);
     await expect(lonely.append(createMessage('w', '', 'no cluster'))).rejects.toMatchObject({ uncertain: false });
     const started = Date.now();

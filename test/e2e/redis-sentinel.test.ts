@@ -9,8 +9,6 @@
  */
 import { nanoid } from 'nanoid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
-import type { RedisTarget } from '../../src/config-store.js';
 import { createLogger } from '../../src/logger.js';
 import type { Message } from '../../src/message.js';
 import { createMessage } from '../../src/posting.js';
@@ -22,17 +20,12 @@ import { getJson, postJson } from '../support/http.js';
 import { withoutRedisServer } from '../support/own-cluster.js';
 import { OwnSentinels } from '../support/own-sentinels.js';
 import { freePort } from '../support/ports.js';
+import { redisTarget } from '../support/redis.js';
 import { startTestServer } from '../support/server.js';
 import { RawSse } from '../support/sse-reader.js';
 
 const log = createLogger(process.env.WALLCAST_LOG_LEVEL ?? 'silent');
 const limits = { historySize: 20, historyBytes: 1 << 20, maxWalls: 1000 };
-
-function target(url: string): RedisTarget {
-  const store = loadConfig({ WALLCAST_STORE: url }).store;
-  if (store.kind !== 'redis') throw new Error(`${url} is not a Redis store`);
-  return store;
-}
 
 describe.skipIf(withoutRedisServer())('the Redis store through Sentinel', () => {
   let sentinels: OwnSentinels;
@@ -45,7 +38,7 @@ describe.skipIf(withoutRedisServer())('the Redis store through Sentinel', () => 
 
   describeStoreContract('RedisStreamStore through Sentinel, ?wait=1', async (storeLimits) => {
     const prefix = `wallcast-test-${nanoid(8)}:`;
-    const store = await RedisStreamStore.open(target(sentinels.url(`prefix=${prefix}&wait=1`)), storeLimits, log);
+    const store = await RedisStreamStore.open(redisTarget(sentinels.url(`prefix=${prefix}&wait=1`)), storeLimits, log);
     return { store, destroy: () => store.close() };
   });
 
@@ -137,14 +130,18 @@ describe.skipIf(withoutRedisServer())('the Redis store through Sentinel', () => 
 
   it('closes within seconds when the Sentinels never answered, and while the primary is stopped', async () => {
     const nowhere = `redis+sentinel://127.0.0.1:${await freePort()},127.0.0.1:${await freePort()}/wallcast`;
-    const lonely = await within('open with no Sentinel', 8000, RedisStreamStore.open(target(nowhere), limits, log));
+    const lonely = await within(
+      'open with no Sentinel',
+      8000,
+      RedisStreamStore.open(redisTarget(nowhere), limits, log),
+    );
     expect(await lonely.isReady()).toBe(false);
     await expect(lonely.append(createMessage('w', '', 'nobody there'))).rejects.toMatchObject({ uncertain: false });
     let started = Date.now();
     await within('close with no Sentinel ever', 3000, lonely.close());
     expect(Date.now() - started).toBeLessThan(3000);
 
-    const store = await RedisStreamStore.open(target(sentinels.url(`prefix=closing-${nanoid(6)}:`)), limits, log);
+    const store = await RedisStreamStore.open(redisTarget(sentinels.url(`prefix=closing-${nanoid(6)}:`)), limits, log);
     await store.append(createMessage('w', '', 'hello'));
     const primary = sentinels.server(await sentinels.primaryPort());
     primary.pause();

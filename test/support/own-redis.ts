@@ -4,6 +4,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
+import { Redis } from 'ioredis';
 import { until } from './deadlines.js';
 
 /**
@@ -87,4 +88,22 @@ export function answers(port: number): Promise<boolean> {
     });
     socket.once('error', () => resolve(false));
   });
+}
+
+/** One command to the Redis on `port`, on a connection of its own that never retries. */
+export async function redisCommand(port: number, ...args: (string | number)[]): Promise<unknown> {
+  const redis = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => {});
+  try {
+    await redis.connect();
+    return await redis.call(...(args.map(String) as [string, ...string[]]));
+  } finally {
+    redis.disconnect();
+  }
 }

@@ -8,9 +8,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { until } from './deadlines.js';
-import { OwnRedis } from './own-redis.js';
+import { OwnRedis, redisCommand } from './own-redis.js';
 import { freePort } from './ports.js';
 
 export const MASTER_NAME = 'wallcast';
@@ -44,21 +43,8 @@ export class OwnSentinels {
   }
 
   /** A command to one server or Sentinel, on a connection of its own. */
-  async command(port: number, ...args: (string | number)[]): Promise<unknown> {
-    const redis = new Redis({
-      port,
-      host: '127.0.0.1',
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-    });
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-      return await redis.call(...(args.map(String) as [string, ...string[]]));
-    } finally {
-      redis.disconnect();
-    }
+  command(port: number, ...args: (string | number)[]): Promise<unknown> {
+    return redisCommand(port, ...args);
   }
 
   /** The primary's port as the first Sentinel that answers names it. */

@@ -1,12 +1,21 @@
 /** The real Redis of the machine, shared by the runs: one key prefix per run, deleted afterwards. */
 import net from 'node:net';
 import { Redis } from 'ioredis';
+import { loadConfig } from '../../src/config.js';
+import type { RedisTarget } from '../../src/config-store.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 
 /** A unique Redis key prefix for one test run, so runs never collide. */
 export function redisUrl(prefix: string): string {
   return `${REDIS_URL}${REDIS_URL.includes('?') ? '&' : '?'}prefix=${encodeURIComponent(prefix)}`;
+}
+
+/** A Redis store URL as config.ts parses it from WALLCAST_STORE (a single Redis, a cluster or Sentinels). */
+export function redisTarget(url: string): RedisTarget {
+  const store = loadConfig({ WALLCAST_STORE: url }).store;
+  if (store.kind !== 'redis') throw new Error(`${url} is not a Redis store`);
+  return store;
 }
 
 /** Deletes every key of a test run's prefix. */
