@@ -5,6 +5,12 @@
  * `GET /api/walls` (the page says so: `data-wall-list`), and the box that
  * opens any wall by name, which works without JavaScript too (`GET /w?wall=`).
  * On a phone the list is a panel behind the bar's "Walls" button.
+ *
+ * A wall this browser has looked at and that had messages since is marked
+ * unread in both lists (bold, a dot, "new messages" for screen readers): the
+ * time a tab last showed each wall is kept beside the recent walls, and the
+ * server's list says each wall's last activity. The server's list is asked
+ * again every minute while the tab is shown and when it is shown again.
  */
 
 const RECENT_KEY = 'wallcast:recent-walls';
@@ -17,6 +23,11 @@ const MAX_LISTED_WALLS = 500;
 const WALL_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const WALL_NAME_RULE = 'A wall name is 1–64 characters of a-z, 0-9, "_" and "-", starting with a letter or digit.';
 const LIST_TIMEOUT_MS = 10_000;
+const SEEN_KEY = 'wallcast:seen-walls';
+/** Walls whose last look is kept: the most recently seen. */
+const MAX_SEEN_WALLS = 100;
+/** How often a shown tab asks the server's list again (its times and unread marks). */
+const LIST_REFRESH_MS = 60_000;
 
 const relative = new Intl.RelativeTimeFormat(document.documentElement.lang || 'en', {
   numeric: 'auto',
@@ -28,10 +39,27 @@ export function setUpWallSwitcher() {
   const nav = document.getElementById('walls');
   if (nav === null) return;
   const current = nav.dataset.current;
-  if (current !== undefined) rememberWall(current);
+  if (current !== undefined) {
+    rememberWall(current);
+    // Seen while shown: when the tab is hidden or left, this wall was looked at until then.
+    markSeen(current);
+    document.addEventListener('visibilitychange', () => markSeen(current));
+    window.addEventListener('pagehide', () => markSeen(current));
+  }
+  /** Each listed wall's last activity (ms), from the server's list. */
+  const activity = new Map();
   showRecent(nav, current);
   const listPath = nav.dataset.wallList;
-  if (listPath !== undefined) void showServerWalls(nav, listPath, current);
+  if (listPath !== undefined) {
+    const refresh = serverWalls(nav, listPath, current, activity);
+    void refresh();
+    setInterval(() => {
+      if (document.visibilityState === 'visible') void refresh();
+    }, LIST_REFRESH_MS);
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'visible') void refresh();
+    });
+  }
   setUpOpenBox(nav);
   setUpToggle(nav);
 }
@@ -72,6 +100,58 @@ function rememberWall(wall) {
   }
 }
 
+/** When this browser last showed each wall (ms), as far as it kept. @returns {Map<string, number>} */
+function seenWalls() {
+  try {
+    const entries = Object.entries(JSON.parse(localStorage.getItem(SEEN_KEY) ?? '{}') ?? {});
+    return new Map(entries.filter(([wall, at]) => WALL_NAME.test(wall) && typeof at === 'number'));
+  } catch {
+    return new Map();
+  }
+}
+
+/** @param {string} wall */
+function markSeen(wall) {
+  const seen = seenWalls();
+  seen.set(wall, Date.now());
+  const kept = [...seen].sort((a, b) => b[1] - a[1]).slice(0, MAX_SEEN_WALLS);
+  try {
+    localStorage.setItem(SEEN_KEY, JSON.stringify(Object.fromEntries(kept)));
+  } catch {
+    // Storage refused (private mode): no wall is marked unread.
+  }
+}
+
+/**
+ * Marks the walls of both lists that had messages since this browser last
+ * showed them; the wall shown here, and walls never looked at, are not.
+ * @param {HTMLElement} nav
+ * @param {string | undefined} current
+ * @param {Map<string, number>} activity
+ */
+function showUnread(nav, current, activity) {
+  const seen = seenWalls();
+  for (const link of /** @type {NodeListOf<HTMLAnchorElement>} */ (nav.querySelectorAll('a.wall-link[data-wall]'))) {
+    const wall = /** @type {string} */ (link.dataset.wall);
+    const last = activity.get(wall);
+    const lookedAt = seen.get(wall);
+    const unread = wall !== current && last !== undefined && lookedAt !== undefined && last > lookedAt;
+    if (unread === link.classList.contains('unread')) continue;
+    link.classList.toggle('unread', unread);
+    if (unread) {
+      const dot = document.createElement('span');
+      dot.className = 'unread-dot';
+      dot.setAttribute('aria-hidden', 'true');
+      const said = document.createElement('span');
+      said.className = 'visually-hidden unread-said';
+      said.textContent = ', new messages';
+      link.querySelector('.wall-link-name')?.after(dot, said);
+    } else {
+      for (const mark of link.querySelectorAll('.unread-dot, .unread-said')) mark.remove();
+    }
+  }
+}
+
 /**
  * @param {HTMLElement} nav
  * @param {string | undefined} current
@@ -86,16 +166,21 @@ function showRecent(nav, current) {
 }
 
 /**
- * The server's walls, newest activity first, a page at a time.
+ * The server's walls, newest activity first, a page at a time. Returns the
+ * refresh: the first page again, in place of the list, unless the reader
+ * asked for more (the list would shrink under them).
  * @param {HTMLElement} nav
  * @param {string} listPath
  * @param {string | undefined} current
+ * @param {Map<string, number>} activity
+ * @returns {() => Promise<void>}
  */
-async function showServerWalls(nav, listPath, current) {
+function serverWalls(nav, listPath, current, activity) {
   const section = /** @type {HTMLElement | null} */ (nav.querySelector('#active-walls'));
   const list = section?.querySelector('ul');
   const more = /** @type {HTMLButtonElement | null | undefined} */ (section?.querySelector('.more-walls'));
-  if (!section || !list || !more) return;
+  if (!section || !list || !more) return async () => {};
+  let expanded = false;
   /** @param {string | null} after */
   const page = async (after) => {
     const query = new URLSearchParams({ limit: String(WALL_PAGE_SIZE) });
@@ -109,32 +194,42 @@ async function showServerWalls(nav, listPath, current) {
       const body = await response.json();
       // Not the list's shape (a server without it): the section stays hidden.
       if (!Array.isArray(body?.walls)) return;
+      if (after === null) list.replaceChildren();
       for (const entry of body.walls) {
         if (typeof entry?.wall !== 'string' || !WALL_NAME.test(entry.wall)) continue;
         if (list.childElementCount >= MAX_LISTED_WALLS) break;
-        list.append(wallItem(entry.wall, current, entry.lastActivityAt));
+        const when = typeof entry.lastActivityAt === 'string' ? Date.parse(entry.lastActivityAt) : Number.NaN;
+        if (!Number.isNaN(when)) activity.set(entry.wall, when);
+        list.append(wallItem(entry.wall, current, when));
       }
       section.hidden = list.childElementCount === 0;
       const next = typeof body.next === 'string' ? body.next : null;
       more.hidden = next === null || list.childElementCount >= MAX_LISTED_WALLS;
-      more.onclick = () => void page(next);
+      more.onclick = () => {
+        expanded = true;
+        void page(next);
+      };
+      showUnread(nav, current, activity);
     } catch {
       // The list is a convenience: the box still opens any wall.
     }
   };
-  await page(null);
+  return async () => {
+    if (!expanded) await page(null);
+  };
 }
 
 /**
  * @param {string} wall
  * @param {string | undefined} current
- * @param {string} [lastActivityAt]
+ * @param {number} [when] its last activity (ms), when the server's list said it
  */
-function wallItem(wall, current, lastActivityAt) {
+function wallItem(wall, current, when = Number.NaN) {
   const item = document.createElement('li');
   const link = document.createElement('a');
   link.href = pathOf(wall);
   link.className = 'wall-link';
+  link.dataset.wall = wall;
   const hash = document.createElement('span');
   hash.className = 'hash';
   hash.setAttribute('aria-hidden', 'true');
@@ -144,7 +239,6 @@ function wallItem(wall, current, lastActivityAt) {
   name.textContent = wall;
   link.append(hash, name);
   if (wall === current) link.setAttribute('aria-current', 'page');
-  const when = lastActivityAt === undefined ? Number.NaN : Date.parse(lastActivityAt);
   if (!Number.isNaN(when)) {
     const time = document.createElement('time');
     time.className = 'wall-activity';

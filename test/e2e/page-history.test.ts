@@ -4,17 +4,8 @@
  * they were, none shown twice or skipped; the same without JavaScript by
  * the "Older messages" link; a page that keeps working on a server that
  * does not page backwards; and the list of walls: this browser's recent
- * ones, the server's, and the box that opens any wall by name.
- *
- * ENABLE (the lead): the page's side is built against two API routes that
- * are being added beside it. Until they are served, the tests below answer
- * them with a stand-in in the browser (`page.route`) that follows the
- * assumed contract from the real server's history:
- *   GET /api/walls/{wall}/messages?before=C&limit=N → {"messages":[oldest first],"cursor","more"}
- *   GET /api/walls?limit=N&after=C → {"walls":[{"wall","lastActivityAt"}],"next"}
- * Once a route is served, set its constant to true (and, for the list,
- * pass `wallListServed: true` to pageRoutes): the same tests then run
- * against the real route, with no stand-in.
+ * ones, the server's, the box that opens any wall by name, and the walls
+ * with messages since this browser last showed them.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -187,6 +178,53 @@ describe.skipIf(withoutChromium())('older messages and other walls', () => {
       page.waitForURL(`${server.url}/w/team-chat`, { timeout: 5000 }),
       page.press('#open-wall-name', 'Enter'),
     ]);
+    await context.close();
+  });
+
+  it('marks a wall this browser looked at that has had messages since, in both lists, until it is looked at again', async () => {
+    context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    // Looked at: unread-a and unread-b; never: unread-c. All three are newer than every other wall here.
+    for (const wall of ['unread-a', 'unread-b', 'unread-c']) {
+      await postJson(server.url, `/api/walls/${wall}/messages`, { body: 'before', author: 'Ann' });
+    }
+    for (const wall of ['unread-a', 'unread-b'])
+      await (await openTab(context, `${server.url}/w/${wall}`, false)).page.close();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    for (const wall of ['unread-a', 'unread-c']) {
+      await postJson(server.url, `/api/walls/${wall}/messages`, { body: 'after', author: 'Bob' });
+    }
+    const page = await context.newPage();
+    await page.goto(`${server.url}/w/unread-b`);
+    await page.waitForSelector('#active-walls:not([hidden]) li', { timeout: 5000 });
+    const marked = (list: string) =>
+      page.$$eval(`#${list} a.wall-link`, (links) =>
+        links
+          .filter((a) => a.classList.contains('unread'))
+          .map((a) => [
+            a.querySelector('.wall-link-name')?.textContent,
+            a.querySelector('.visually-hidden')?.textContent,
+          ]),
+      );
+    await until('unread-a marked', 5000, async () => (await marked('active-walls')).length > 0);
+    expect(await marked('active-walls')).toEqual([['unread-a', ', new messages']]);
+    expect(await marked('recent-walls')).toEqual([['unread-a', ', new messages']]);
+    expect(
+      await page.$eval(
+        'a.wall-link.unread',
+        (a) => getComputedStyle(a.querySelector('.wall-link-name') as Element).fontWeight,
+      ),
+    ).toBe('700');
+
+    // Looked at again: no longer marked. A message meanwhile shows when the tab is shown again.
+    await (await openTab(context, `${server.url}/w/unread-a`, false)).page.close();
+    await postJson(server.url, '/api/walls/unread-b/messages', { body: 'on the wall shown', author: 'Bob' });
+    await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    await until('unread-a no longer marked', 5000, async () => (await marked('active-walls')).length === 0);
+    expect(await marked('recent-walls')).toEqual([]);
+    // Another browser's message on the wall looked at, while this tab is shown: marked at the next refresh.
+    await postJson(server.url, '/api/walls/unread-a/messages', { body: 'later', author: 'Bob' });
+    await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+    await until('unread-a marked again', 5000, async () => (await marked('active-walls')).length === 1);
     await context.close();
   });
 
