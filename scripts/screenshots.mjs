@@ -1,7 +1,7 @@
 // @ts-check
 // The README's pictures of the page (issue 18, point 8): a real server on
 // port 0 with a temporary SQLite store, a conversation of several people
-// over two days, and Chromium taking docs/screenshots/wall-light.png,
+// over two days, a wall with news since this browser looked, and Chromium taking docs/screenshots/wall-light.png,
 // wall-dark.png (1280×800) and wall-phone.png (390×844).
 // `npm run screenshots` (it builds first: this runs dist/).
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -135,10 +135,13 @@ async function main() {
         await page.press('#compose-body', 'Enter');
         await page.waitForSelector('.message.own', { timeout: 10_000 });
       }
+      // A message on a wall this browser looked at: the list marks it unread.
+      await server.deps.store.append(createMessage('releases', 'Sam O’Neil', 'Release notes are up.', new Date()));
       // Rendered again, now in this browser's time zone, with its own post marked.
       await page.reload();
       await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
       await page.waitForSelector('.message.own', { timeout: 10_000 });
+      await page.waitForSelector('a.wall-link.unread', { state: 'attached', timeout: 10_000 });
       await page.waitForSelector('#presence:not([hidden])', { timeout: 10_000 });
       await page.evaluate(() => document.fonts.ready);
       await page.screenshot({ path: new URL(shot.file, OUT).pathname });

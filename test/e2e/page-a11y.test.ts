@@ -66,7 +66,13 @@ describe.skipIf(withoutChromium())('the page to WCAG 2.2 AA', () => {
     it(`has no serious or critical axe-core violation in ${look}: the wall, its list of walls, an error page`, async () => {
       const context = await browser.newContext(options);
       const page = await context.newPage();
+      // A wall looked at that has had a message since: marked unread in the list of walls.
+      await page.goto(`${server.url}/w/a11y-unread`);
+      await page.goto('about:blank');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await postJson(server.url, '/api/walls/a11y-unread/messages', { body: 'since', author: 'Ann' });
       await wallWithEverything(page);
+      await page.waitForSelector('#active-walls a.wall-link.unread', { state: 'attached', timeout: 5000 });
       expect(await seriousViolations(page)).toEqual([]);
       // The list of walls, open (on a phone it is a panel over the page).
       if (look === 'phone') {
