@@ -46,7 +46,13 @@ const PEER_PADDING = ` ${'x'.repeat(255)}`;
  * @property {string} pattern regex source: the seq and sent-µs groups of one event
  * @property {(agent: http.Agent, body: string) => Promise<Reply>} post
  * @property {() => Promise<void>} stop
- * @property {() => Promise<number>} [writes] wallcast's live writes so far (its /metrics), to count events per write
+ * @property {() => Promise<Counters>} [counters] wallcast's counters so far (one scrape of its /metrics)
+ *
+ * @typedef {object} Counters
+ * @property {number} writes live writes to streams, to count events per write
+ * @property {number} passSeconds the sum of the passes' times from a message's post to the pass's last write
+ *   (`wallcast_delivery_lag_seconds`: a sample per wall and pass, per worker with workers)
+ * @property {number} passes how many passes that sum is of
  *
  * @typedef {'memory' | 'sqlite' | 'redis'} Store
  *
@@ -114,9 +120,15 @@ export function serversOf({ children, root, tmp, id }) {
       pattern: '"body":"(\\d+):(\\d+)"',
       post: (agent, body) =>
         request(agent, server.url, '/api/walls/bench/messages', JSON.stringify({ body }), 'application/json'),
-      writes: async () => {
+      counters: async () => {
         const text = await (await fetch(`${server.url}/metrics`)).text();
-        return Number(/^wallcast_stream_writes_total (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+        const value = (/** @type {string} */ name) =>
+          Number(new RegExp(`^${name} ([0-9.e+-]+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+        return {
+          writes: value('wallcast_stream_writes_total'),
+          passSeconds: value('wallcast_delivery_lag_seconds_sum'),
+          passes: value('wallcast_delivery_lag_seconds_count'),
+        };
       },
       stop: async () => {
         await server.stop();

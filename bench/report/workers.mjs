@@ -28,23 +28,25 @@ export function workersSection(L, { workerSteadyScales, workerBurstScales }) {
       `steady p50 / p99 / max ms at ${count(n)}`,
       'CPU µs/delivery',
       'writes/delivery',
+      "server's pass, mean ms",
       'server / client / other cores',
       `burst deliveries/s at ${count(m)}`,
       'CPU µs/delivery',
       'lost / dup / dropped (steady; burst)',
     ]),
-    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
   );
   for (const l of [L.wallcast, W, L.nchan, N]) {
     if (!l) continue;
     const [s, b] = [l.steady[n], l.burst[m]];
-    if (l.error) lines.push(row([l.name, `failed: ${l.error}`, '', '', '', '', '', '']));
+    if (l.error) lines.push(row([l.name, `failed: ${l.error}`, '', '', '', '', '', '', '']));
     lines.push(
       row([
         l.name,
         s ? `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)}` : 'n/a',
         fmt(s?.cpuPerDelivery ?? Number.NaN, 2),
         s?.writesPerDelivery === undefined ? 'n/a' : fmt(s.writesPerDelivery, 3),
+        s?.passMs === undefined ? 'n/a' : fmt(s.passMs, 1),
         s ? `${fmt(s.serverCores, 2)} / ${fmt(s.clientCores, 2)} / ${fmt(s.otherCores, 2)}` : 'n/a',
         fmt(b?.deliveriesPerSecond ?? Number.NaN, 0),
         fmt(b?.cpuPerDelivery ?? Number.NaN, 2),
@@ -62,8 +64,14 @@ export function workersSection(L, { workerSteadyScales, workerBurstScales }) {
   if (measured.length > 0) {
     lines.push(
       '',
-      row(['ratio', `steady p99 at ${count(n)}`, 'steady CPU/delivery', `burst deliveries/s at ${count(m)}`]),
-      row(['---', '---:', '---:', '---:']),
+      row([
+        'ratio',
+        `steady p99 at ${count(n)}`,
+        "server's pass (mean)",
+        'steady CPU/delivery',
+        `burst deliveries/s at ${count(m)}`,
+      ]),
+      row(['---', '---:', '---:', '---:', '---:']),
     );
   }
   for (const [name, a, b] of measured) {
@@ -72,6 +80,7 @@ export function workersSection(L, { workerSteadyScales, workerBurstScales }) {
       row([
         name,
         times(ratio(a.steady[n]?.p99, b.steady[n]?.p99)),
+        times(ratio(a.steady[n]?.passMs, b.steady[n]?.passMs)),
         times(ratio(a.steady[n]?.cpuPerDelivery, b.steady[n]?.cpuPerDelivery)),
         times(ratio(a.burst[m]?.deliveriesPerSecond, b.burst[m]?.deliveriesPerSecond)),
       ]),
@@ -85,7 +94,10 @@ export function workersSection(L, { workerSteadyScales, workerBurstScales }) {
       `and of everything else on the machine over the steady window, in cores (this machine has ${os.availableParallelism()}). ` +
       'The load generator (one process, bench/loadgen.mjs) shares the cores with the server: where the three add up ' +
       'to nearly all of them, a delivery also waits for a core, and a second worker has less to gain than on a ' +
-      'machine with cores to spare.',
+      "machine with cores to spare. server's pass: wallcast's mean time from a message's post to the last " +
+      "write of its pass over the wall's streams (its /metrics, `wallcast_delivery_lag_seconds`; with workers, " +
+      "each worker's pass over its share, from the primary's post): the server's side of a delivery's latency, " +
+      'without the subscribers reading what was written.',
     '',
   );
   return lines;

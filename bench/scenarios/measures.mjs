@@ -94,7 +94,7 @@ export async function measureSteady(server, loadgen, agent, settings, { beside }
   await loadgen.call('reset');
   await beside?.();
   // Read outside the CPU window: a scrape costs the server (with workers, every one of them).
-  const writesBefore = await server.writes?.();
+  const countersBefore = await server.counters?.();
   const before = server.meter.cpu();
   // The subscribers share the machine's cores with the server: their CPU is shown beside latency.
   const clientBefore = cpuMicros(loadgen.pid);
@@ -114,7 +114,7 @@ export async function measureSteady(server, loadgen, agent, settings, { beside }
   const clientCores = (cpuMicros(loadgen.pid) - clientBefore) / elapsed;
   const serverCores = (after.user + after.sys - before.user - before.sys) / elapsed;
   const otherCores = (machineBusyMicros() - machineBefore) / elapsed - serverCores - clientCores;
-  const writesAfter = await server.writes?.();
+  const countersAfter = await server.counters?.();
   /** @type {Stats} */
   const stats = await loadgen.call('stats', { expected: posts });
   const per = (/** @type {number} */ us) => us / Math.max(1, stats.delivered);
@@ -126,10 +126,12 @@ export async function measureSteady(server, loadgen, agent, settings, { beside }
     sysPerDelivery: per(after.sys - before.sys),
     serverCores,
     otherCores,
-    writesPerDelivery:
-      writesBefore === undefined || writesAfter === undefined
+    writesPerDelivery: writesPer(countersBefore, countersAfter, stats.delivered),
+    passMs:
+      countersBefore === undefined || countersAfter === undefined
         ? undefined
-        : (writesAfter - writesBefore) / Math.max(1, stats.delivered),
+        : ((countersAfter.passSeconds - countersBefore.passSeconds) * 1000) /
+          Math.max(1, countersAfter.passes - countersBefore.passes),
     clientCores,
   };
 }
@@ -147,7 +149,7 @@ export async function measureBurst(server, loadgen, agent, settings) {
   const { burstPosts, burstPosters } = settings;
   await settle(server.meter);
   await loadgen.call('reset');
-  const writesBefore = await server.writes?.();
+  const countersBefore = await server.counters?.();
   const cpuBefore = totalMicros(server.meter);
   const started = micros();
   let seq = 0;
@@ -163,18 +165,27 @@ export async function measureBurst(server, loadgen, agent, settings) {
     timeoutMs: settings.burstDrainMs,
   });
   const cpu = totalMicros(server.meter) - cpuBefore;
-  const writesAfter = await server.writes?.();
+  const countersAfter = await server.counters?.();
   /** @type {Stats} */
   const stats = await loadgen.call('stats', { expected: burstPosts });
   const seconds = (lastReceiveMicros - started) / 1e6;
   return {
     ...stats,
-    writesPerDelivery:
-      writesBefore === undefined || writesAfter === undefined
-        ? undefined
-        : (writesAfter - writesBefore) / Math.max(1, stats.delivered),
+    writesPerDelivery: writesPer(countersBefore, countersAfter, stats.delivered),
     seconds,
     deliveriesPerSecond: stats.delivered / seconds,
     cpuPerDelivery: cpu / Math.max(1, stats.delivered),
   };
+}
+
+/**
+ * wallcast's socket writes of live events per event delivered, between two scrapes.
+ * @param {import('../servers.mjs').Counters | undefined} before
+ * @param {import('../servers.mjs').Counters | undefined} after
+ * @param {number} delivered
+ */
+function writesPer(before, after, delivered) {
+  return before === undefined || after === undefined
+    ? undefined
+    : (after.writes - before.writes) / Math.max(1, delivered);
 }

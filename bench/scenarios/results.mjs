@@ -6,10 +6,12 @@
 /**
  * @typedef {import('../loadgen-client.mjs').Stats} Stats
  *
- * @typedef {Stats & { posts: number, cpuPerDelivery: number, userPerDelivery: number, sysPerDelivery: number, serverCores: number, clientCores: number, otherCores: number, writesPerDelivery?: number }} Steady
+ * @typedef {Stats & { posts: number, cpuPerDelivery: number, userPerDelivery: number, sysPerDelivery: number, serverCores: number, clientCores: number, otherCores: number, writesPerDelivery?: number, passMs?: number }} Steady
  *   serverCores, clientCores and otherCores: the CPU of the server's processes, of the load generator and of
  *   everything else on the machine (the run's posting too) over the posts' window, in cores;
- *   writesPerDelivery: wallcast's, from its /metrics (below 1 when a pass ran late and joined events)
+ *   writesPerDelivery: wallcast's, from its /metrics (below 1 when a pass ran late and joined events);
+ *   passMs: wallcast's mean time from a message's post to the last write of its pass, from its /metrics
+ *   (the server's side of a delivery's latency, without the subscribers' reading)
  * @typedef {Stats & { seconds: number, deliveriesPerSecond: number, cpuPerDelivery: number, writesPerDelivery?: number }} Burst
  * @typedef {{ open: number, bytesPerStream: number, rss: number }} Idle
  *
