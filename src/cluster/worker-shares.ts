@@ -49,15 +49,17 @@ export class WorkerTicketBook implements TicketBook {
  */
 export class WorkerPresenceShare implements PresenceShare {
   readonly outlivesProcess = false;
-  readonly #views = new Map<string, SharedView>();
-  readonly #followed = new Map<string, PresenceNeed>();
+  /** A wall is followed for one need at a time, so it has one view: the newest pushed for that need. */
+  readonly #followed = new Map<string, { need: PresenceNeed; view?: SharedView }>();
   #ops: PresenceOp[] = [];
   #listener: ((wall: string) => void) | undefined;
 
   constructor(private readonly link: PrimaryLink) {
     link.listen((message) => {
-      if (message.wc !== 'presence-view' || this.#followed.get(message.wall) !== message.need) return;
-      this.#views.set(`${message.need}\n${message.wall}`, message.view);
+      if (message.wc !== 'presence-view') return;
+      const followed = this.#followed.get(message.wall);
+      if (followed?.need !== message.need) return;
+      followed.view = message.view;
       this.#listener?.(message.wall);
     });
   }
@@ -75,20 +77,14 @@ export class WorkerPresenceShare implements PresenceShare {
   }
 
   follow(wall: string, need: PresenceNeed | undefined): void {
-    if (need === undefined) {
-      this.#followed.delete(wall);
-      this.#views.delete(`count\n${wall}`);
-      this.#views.delete(`members\n${wall}`);
-    } else {
-      this.#followed.set(wall, need);
-    }
+    if (need === undefined) this.#followed.delete(wall);
+    else if (this.#followed.get(wall)?.need !== need) this.#followed.set(wall, { need });
     this.#queue(['follow', wall, need ?? null]);
   }
 
   view(wall: string, need: PresenceNeed): SharedView | undefined {
-    const view =
-      this.#views.get(`${need}\n${wall}`) ?? (need === 'count' ? this.#views.get(`members\n${wall}`) : undefined);
-    return view;
+    const view = this.#followed.get(wall)?.view;
+    return need === 'members' && view?.members === undefined ? undefined : view;
   }
 
   async read(wall: string, need: PresenceNeed): Promise<SharedView> {
