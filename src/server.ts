@@ -24,6 +24,7 @@ import type { PresenceShare } from './presence/presence-share.js';
 import { PresenceTracker } from './presence/presence-tracker.js';
 import { presenceKeyOf, RedisPresenceShare } from './presence/redis/redis-presence-share.js';
 import { PostBudget } from './rate-limit.js';
+import { settlesWithin } from './settles-within.js';
 import { createStore } from './store/create-store.js';
 import { closeClient, connectRedis, type RedisClient } from './store/redis/connect.js';
 import type { MessageStore } from './store/store.js';
@@ -50,21 +51,6 @@ const SHUTDOWN_DEADLINE_MS = 5000;
 
 /** The least time the store gets to flush and close once the connections are gone (SQLite's last commit, Redis's quit). */
 const MIN_FLUSH_MS = 1000;
-
-/** Whether `promise` settles (either way) within `ms`. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  const settled = promise.then(
-    () => true,
-    () => true,
-  );
-  const result = await Promise.race([settled, timeout]);
-  clearTimeout(timer);
-  return result;
-}
 
 /** How often requests in progress are checked against WALLCAST_REQUEST_TIMEOUT_MS. */
 const REQUEST_TIMEOUT_CHECK_MS = 1000;

@@ -12,18 +12,12 @@ import type { Worker } from 'node:cluster';
 import { MemoryPresenceShare } from '../presence/memory-presence-share.js';
 import type { Member } from '../presence/person.js';
 import type { PresenceNeed, SharedView } from '../presence/presence-share.js';
-import type { PresenceOp, ToWorker } from './protocol.js';
-
-interface Held {
-  /** Workers holding the person on the wall. */
-  workers: number;
-  member: Member | undefined;
-}
+import { type PresenceOp, sendToWorker } from './protocol.js';
 
 export class MachinePresence {
   readonly #share = new MemoryPresenceShare();
-  /** `${wall}\n${key}` → how many workers hold it. */
-  readonly #held = new Map<string, Held>();
+  /** `${wall}\n${key}` → how many workers hold it (the member itself is the share's). */
+  readonly #held = new Map<string, number>();
   /** What each worker holds, to let go of when it exits. */
   readonly #byWorker = new Map<Worker, Set<string>>();
   /** Walls followed, by worker, with what each needs. */
@@ -54,7 +48,9 @@ export class MachinePresence {
 
   /** The worker is gone: it follows nothing; what it held goes after the grace (clients reconnect elsewhere meanwhile). */
   forget(worker: Worker): void {
-    for (const followers of this.#followers.values()) followers.delete(worker);
+    for (const [wall, followers] of this.#followers) {
+      if (followers.delete(worker) && followers.size === 0) this.#followers.delete(wall);
+    }
     const held = this.#byWorker.get(worker);
     this.#byWorker.delete(worker);
     if (held === undefined) return;
@@ -73,13 +69,9 @@ export class MachinePresence {
       mine = new Set();
       this.#byWorker.set(worker, mine);
     }
-    const held = this.#held.get(id);
     if (!mine.has(id)) {
       mine.add(id);
-      if (held === undefined) this.#held.set(id, { workers: 1, member });
-      else held.workers++;
-    } else if (held !== undefined) {
-      held.member = member;
+      this.#held.set(id, (this.#held.get(id) ?? 0) + 1);
     }
     this.#share.hold(wall, key, member);
   }
@@ -92,9 +84,12 @@ export class MachinePresence {
   /** One worker less holds the person; the last one lets go. */
   #drop(wall: string, key: string): void {
     const id = `${wall}\n${key}`;
-    const held = this.#held.get(id);
-    if (held === undefined) return;
-    if (--held.workers > 0) return;
+    const workers = this.#held.get(id);
+    if (workers === undefined) return;
+    if (workers > 1) {
+      this.#held.set(id, workers - 1);
+      return;
+    }
     this.#held.delete(id);
     this.#share.release(wall, key);
   }
@@ -111,7 +106,7 @@ export class MachinePresence {
       this.#followers.set(wall, followers);
     }
     followers.set(worker, need);
-    send(worker, { wc: 'presence-view', wall, need, view: this.#share.view(wall, need) });
+    sendToWorker(worker, { wc: 'presence-view', wall, need, view: this.#share.view(wall, need) });
   }
 
   #push(): void {
@@ -119,12 +114,8 @@ export class MachinePresence {
     this.#changed = new Set();
     for (const wall of walls) {
       for (const [worker, need] of this.#followers.get(wall) ?? []) {
-        send(worker, { wc: 'presence-view', wall, need, view: this.#share.view(wall, need) });
+        sendToWorker(worker, { wc: 'presence-view', wall, need, view: this.#share.view(wall, need) });
       }
     }
   }
-}
-
-function send(worker: Worker, message: ToWorker): void {
-  if (worker.isConnected()) worker.send(message, undefined, () => {});
 }

@@ -20,7 +20,7 @@ import type { Config } from '../config.js';
 import { serveMetrics } from '../http/metrics-server.js';
 import { createStore } from '../store/create-store.js';
 import { MachinePresence } from './machine-presence.js';
-import { isOurs, type ToPrimary, type ToWorker } from './protocol.js';
+import { isOurs, sendToWorker, type ToPrimary } from './protocol.js';
 import { WorkerFeeds } from './worker-feeds.js';
 
 /** How long the workers get to drain their streams before they are killed (their own deadline is 5 s). */
@@ -80,7 +80,7 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
   const servingWorkers = new Set<number>();
 
   const fork = (index: number): Worker => {
-    const worker = cluster.fork({ WALLCAST_WORKER_INDEX: String(index), WALLCAST_WORKER_COUNT: String(workers) });
+    const worker = cluster.fork({ WALLCAST_WORKER_INDEX: String(index) });
     feeds.attach(worker);
     worker.on('message', (message: unknown) => {
       if (!isOurs(message) || (message as ToPrimary).wc !== 'serving') return;
@@ -122,7 +122,7 @@ export async function startPrimary(config: Config, workers: number, log: Logger)
       ),
     );
     for (const worker of alive) {
-      if (worker.isConnected()) worker.send({ wc: 'drain' } satisfies ToWorker, undefined, () => {});
+      sendToWorker(worker, { wc: 'drain' });
     }
     const deadline = setTimeout(() => {
       log.warn('shutdown: workers still draining after the deadline; killing them');

@@ -9,6 +9,7 @@
  * and hears every event in batches: one message per batch per worker, not
  * per subscriber.
  */
+import type { Worker } from 'node:cluster';
 import type { TicketRecord } from '../auth/tickets.js';
 import type { Member } from '../presence/person.js';
 import type { PresenceNeed, SharedView } from '../presence/presence-share.js';
@@ -77,4 +78,9 @@ export type ToPrimary =
 
 export function isOurs(message: unknown): message is { wc: string } {
   return typeof message === 'object' && message !== null && typeof (message as { wc?: unknown }).wc === 'string';
+}
+
+/** Sends to a worker that may have gone meanwhile (its exit is handled where it is forked). */
+export function sendToWorker(worker: Worker, message: ToWorker): void {
+  if (worker.isConnected()) worker.send(message, undefined, () => {});
 }

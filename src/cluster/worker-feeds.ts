@@ -17,7 +17,7 @@ import type { TicketBook, TicketRecord } from '../auth/tickets.js';
 import type { PresenceNeed } from '../presence/presence-share.js';
 import { type MessageStore, StoreUnavailableError, type WallEvent, WallLimitError } from '../store/store.js';
 import type { MachinePresence } from './machine-presence.js';
-import { type CallFailure, isOurs, type Op, STORE_OPS, type ToPrimary, type ToWorker } from './protocol.js';
+import { type CallFailure, isOurs, type Op, STORE_OPS, sendToWorker, type ToPrimary } from './protocol.js';
 
 const STORE_OP_NAMES: ReadonlySet<string> = new Set(STORE_OPS);
 
@@ -62,7 +62,7 @@ export class WorkerFeeds {
       }
     });
     store.onFeedLost?.(() => {
-      for (const feed of this.#feeds.values()) send(feed.worker, { wc: 'feed-lost' });
+      for (const feed of this.#feeds.values()) sendToWorker(feed.worker, { wc: 'feed-lost' });
     });
   }
 
@@ -103,7 +103,7 @@ export class WorkerFeeds {
       }
       feed.unacked.set(seq, json.length);
       feed.unackedBytes += json.length;
-      send(feed.worker, { wc: 'events', seq, json });
+      sendToWorker(feed.worker, { wc: 'events', seq, json });
     }
   };
 
@@ -126,16 +126,16 @@ export class WorkerFeeds {
     feed.unackedBytes -= bytes;
     if (feed.lost && feed.unacked.size === 0) {
       feed.lost = false;
-      send(feed.worker, { wc: 'feed-lost' });
+      sendToWorker(feed.worker, { wc: 'feed-lost' });
     }
   }
 
   async #call(feed: Feed, id: number, op: Op, args: unknown[]): Promise<void> {
     const worker = feed.worker;
     try {
-      send(worker, { wc: 'result', id, value: await this.#answer(feed, op, args) });
+      sendToWorker(worker, { wc: 'result', id, value: await this.#answer(feed, op, args) });
     } catch (error) {
-      send(worker, { wc: 'failure', id, failure: failureOf(error) });
+      sendToWorker(worker, { wc: 'failure', id, failure: failureOf(error) });
       if (!(error instanceof StoreUnavailableError || error instanceof WallLimitError)) {
         this.log.error({ err: error, op }, 'a call from a worker failed unexpectedly');
       }
@@ -172,10 +172,4 @@ function failureOf(error: unknown): CallFailure {
   }
   if (error instanceof WallLimitError) return { kind: 'wall-limit', maxWalls: error.maxWalls };
   return { kind: 'error', message: error instanceof Error ? error.message : String(error) };
-}
-
-/** Sends to a worker that may have gone meanwhile (its exit is handled where it is forked). */
-function send(worker: Worker, message: ToWorker): void {
-  if (!worker.isConnected()) return;
-  worker.send(message, undefined, () => {});
 }

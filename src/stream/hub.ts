@@ -327,7 +327,7 @@ export class Hub {
    * `ask` (presence-fanout.ts): it goes with their next write of events, or
    * in a pass of its own after PRESENCE_JOIN_MS.
    */
-  presence(wall: string, ask: 'count' | 'members', news: PresenceNews): void {
+  presence(wall: string, ask: keyof WallPresenceNews, news: PresenceNews): void {
     const fanout = this.#walls.get(wall);
     if (fanout === undefined) return;
     (fanout.presence ??= {})[ask] = news;

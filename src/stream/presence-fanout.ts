@@ -12,13 +12,15 @@
  * A presence event has no `id:` (§9.2.6: the last event ID stays as it was):
  * it is never stored or replayed, and never moves Last-Event-ID.
  */
+import type { PresenceNeed } from '../presence/presence-share.js';
 import type { PresenceSnapshot } from '../presence/presence-snapshot.js';
 import type { PresenceTracker } from '../presence/presence-tracker.js';
 import { encodeEvent } from './frames.js';
 import type { Hub } from './hub.js';
 import type { OpenStream } from './subscription.js';
 
-export type PresenceAsk = 'count' | 'members';
+/** What a stream asked for (`?presence=`): what the share is followed for. */
+export type PresenceAsk = PresenceNeed;
 
 interface Audience {
   /** The live streams that asked: while any is, the tracker is watched. */

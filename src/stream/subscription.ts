@@ -22,6 +22,7 @@
  *   that one is new.
  * - live: every event of the wall goes to the stream as it comes.
  */
+import type { PresenceNeed } from '../presence/presence-share.js';
 import type { PresenceSnapshot } from '../presence/presence-snapshot.js';
 import type { WallEvent } from '../store/store.js';
 import { encodeWallEvent } from './frames.js';
@@ -55,7 +56,7 @@ export class Subscription {
    */
   delivered = 0;
   /** The presence it gets once live, if its stream asked (issue 17); the hub writes it with its events. */
-  presenceAsk: 'count' | 'members' | undefined;
+  presenceAsk: PresenceNeed | undefined;
   /** The presence snapshot it last had (the hub never writes the same numbers twice). */
   presenceSent: PresenceSnapshot | undefined;
   #state: State = 'replaying';

@@ -1,5 +1,6 @@
 import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { settlesWithin } from '../../settles-within.js';
 import { StoreUnavailableError } from '../../store/store.js';
 import type { Member } from '../person.js';
 import { MAX_LISTED_MEMBERS, type PresenceNeed, type PresenceShare, type SharedView } from '../presence-share.js';
@@ -206,14 +207,7 @@ export class RedisPresenceShare implements PresenceShare {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#timer = undefined;
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      this.#sayGoodbye(keepMs),
-      new Promise((resolve) => {
-        timer = setTimeout(resolve, CLOSE_WAIT_MS);
-      }),
-    ]);
-    clearTimeout(timer);
+    await settlesWithin(this.#sayGoodbye(keepMs), CLOSE_WAIT_MS);
     this.#walls.clear();
     this.#dirty.clear();
     this.#listener = undefined;

@@ -1,6 +1,7 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RedisEndpoint } from '../../config-store.js';
+import { settlesWithin } from '../../settles-within.js';
 
 /** A connection to one Redis (standalone, or the primary Sentinels name) or to a cluster. */
 export type RedisClient = Redis | Cluster;
@@ -130,14 +131,7 @@ const QUIT_WAIT_MS = 1000;
  * either way, which also ends ioredis's reconnection attempts.
  */
 export async function closeClient(client: RedisClient): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    client.quit().catch(() => undefined),
-    new Promise((resolve) => {
-      timer = setTimeout(resolve, QUIT_WAIT_MS);
-    }),
-  ]);
-  clearTimeout(timer);
+  await settlesWithin(client.quit(), QUIT_WAIT_MS);
   client.disconnect();
 }
 
