@@ -138,15 +138,11 @@ export class Timeline {
     this.#keepPlace(() => this.#layout(this.messages()));
   }
 
-  /** @param {HTMLElement} element */
+  /** A post of this browser's: the message marked, and its group said to be yours. @param {HTMLElement} element */
   markOwn(element) {
-    const shown = this.#shownOf(element);
-    shown.own = true;
+    this.#shownOf(element).own = true;
     element.classList.add('own');
-    const group = element.closest('.group');
-    if (group === null || group.classList.contains('own')) return;
-    group.classList.add('own');
-    group.querySelector('.byline time')?.before(youTag());
+    markGroupOwn(element.closest('.group'));
   }
 
   scrollToEnd() {
@@ -189,7 +185,8 @@ export class Timeline {
         author: element.querySelector(':scope > .author')?.textContent ?? '',
         authorId: group?.dataset.authorId ?? null,
         createdAt: element.querySelector(':scope > time')?.getAttribute('datetime') ?? '',
-        own: element.classList.contains('own'),
+        // The server marks a signed-in reader's own posts on their group (it groups by author id).
+        own: element.classList.contains('own') || group?.classList.contains('own') === true,
       };
       this.#shown.set(element, shown);
     }
@@ -208,20 +205,20 @@ export class Timeline {
    * @param {HTMLElement} element
    */
   #append(element) {
-    const last = this.messages().at(-1);
+    const last = this.#lastMessage();
     const previous = last === undefined ? undefined : this.#pointOf(this.#shownOf(last));
     const shown = this.#shownOf(element);
     const point = this.#pointOf(shown);
     const group = last?.closest('.group');
     if (group && continuesGroup(previous, point)) {
       group.append(element);
-      if (shown.own) this.markOwn(element);
-      return;
+    } else {
+      if (previous?.day !== point.day) this.#list.append(dayHeading(point.day));
+      const fresh = groupElement(shown);
+      fresh.append(element);
+      this.#list.append(fresh);
     }
-    if (previous?.day !== point.day) this.#list.append(dayHeading(point.day));
-    const fresh = groupElement(shown);
-    fresh.append(element);
-    this.#list.append(fresh);
+    if (shown.own) markGroupOwn(element.closest('.group'));
   }
 
   /**
@@ -230,27 +227,17 @@ export class Timeline {
    * @param {HTMLElement[]} elements
    */
   #layout(elements) {
-    const shown = elements.map((element) => this.#shownOf(element));
+    // What each message is, read from the markup before the list is emptied.
+    for (const element of elements) this.#shownOf(element);
     this.#list.replaceChildren();
-    /** @type {HTMLElement | undefined} */
-    let group;
-    /** @type {import('./authors.js').GroupPoint | undefined} */
-    let previous;
-    elements.forEach((element, i) => {
-      const meta = /** @type {Shown} */ (shown[i]);
-      const point = this.#pointOf(meta);
-      if (group === undefined || !continuesGroup(previous, point)) {
-        if (previous?.day !== point.day) this.#list.append(dayHeading(point.day));
-        group = groupElement(meta);
-        this.#list.append(group);
-      }
-      group.append(element);
-      if (meta.own && !group.classList.contains('own')) {
-        group.classList.add('own');
-        group.querySelector('.byline time')?.before(youTag());
-      }
-      previous = point;
-    });
+    for (const element of elements) this.#append(element);
+  }
+
+  /** The newest message shown: the list ends in a group, and a group in its newest message. */
+  #lastMessage() {
+    const last = this.#list.lastElementChild?.lastElementChild;
+    if (last instanceof HTMLElement && last.classList.contains('message')) return last;
+    return this.messages().at(-1);
   }
 
   /**
@@ -272,7 +259,7 @@ export class Timeline {
   /** @param {Element} element */
   #reveal(element) {
     // The newest is at the end: going there shows the reader's post and anything after it.
-    if (element === this.messages().at(-1)) this.scrollToEnd();
+    if (element === this.#lastMessage()) this.scrollToEnd();
     else element.scrollIntoView({ block: 'nearest' });
   }
 
@@ -372,11 +359,14 @@ function groupElement(shown) {
   return group;
 }
 
-function youTag() {
+/** A group of the reader's own posts says so once, before its time. @param {Element | null} group */
+function markGroupOwn(group) {
+  if (group === null || group.classList.contains('own')) return;
+  group.classList.add('own');
   const you = document.createElement('span');
   you.className = 'you';
   you.textContent = 'you';
-  return you;
+  group.querySelector('.byline time')?.before(you);
 }
 
 /** @param {string} path */
