@@ -11,13 +11,7 @@ export function prefersHtml(c: Context): boolean {
 /** Messages a history read returns without `limit` (API.md: default 50). */
 export const DEFAULT_PAGE_SIZE = 50;
 
-/**
- * Bytes of messages in one page: a history read, a page's backlog, one
- * replay write. A page of long messages stops early (the reader continues
- * from its cursor), so no response is built, held or serialised in one
- * piece larger than this, and one big page cannot stall every stream.
- */
-export const PAGE_BYTES = 1024 * 1024;
+export { PAGE_BYTES } from '../store/page.js';
 
 /** A query value as Hono's validator hands it: absent, once, or repeated. */
 type QueryValue = string | string[] | undefined;

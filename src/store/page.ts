@@ -1,4 +1,12 @@
 /**
+ * Bytes of messages in one page: a history read, a page's backlog, one
+ * replay write. A page of long messages stops early (the reader continues
+ * from its cursor), so no response is built, held or serialised in one
+ * piece larger than this, and one big page cannot stall every stream.
+ */
+export const PAGE_BYTES = 1024 * 1024;
+
+/**
  * One page of a read, as the contract bounds it (store.ts, `ReadQuery`):
  * up to `limit` items and `maxBytes` of them, but never fewer than one, so
  * a page of long messages stops early and the reader goes on from its last

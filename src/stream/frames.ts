@@ -46,31 +46,40 @@ export function encodeRetry(ms: number): string {
 
 export const PING = Buffer.from(encodeComment('ping'));
 
-/**
- * Encoded frames by event. A store hands out the same event objects while
- * they stay in its memory, so a replay storm encodes each message once, and
- * the frame is collected with its event.
- */
-const frames = new WeakMap<WallEvent, Buffer>();
+/** A wall event's `event:` and `data:` in one format; its `id:` is the stream's to give. */
+export type EventBody = (wallEvent: WallEvent) => { event?: string; data: string };
 
-/** The frame of one wall event: `message` events carry no `event:` field. */
-export function encodeWallEvent(wallEvent: WallEvent): Buffer {
-  let frame = frames.get(wallEvent);
-  if (frame === undefined) {
-    const text =
-      wallEvent.type === 'message'
-        ? encodeEvent({ id: wallEvent.cursor, data: JSON.stringify(wallEvent.message) })
-        : encodeEvent({ event: 'delete', id: wallEvent.cursor, data: JSON.stringify({ id: wallEvent.id }) });
-    frame = Buffer.from(text);
-    frames.set(wallEvent, frame);
-  }
-  return frame;
+/** The JSON body: a message's JSON (no `event:` field), or a delete's id. */
+export const jsonEventBody: EventBody = (wallEvent) =>
+  wallEvent.type === 'message'
+    ? { data: JSON.stringify(wallEvent.message) }
+    : { event: 'delete', data: JSON.stringify({ id: wallEvent.id }) };
+
+/**
+ * The frame of one wall event in `body`'s format with the wall's cursor as
+ * its id, encoded once per event. A store hands out the same event objects
+ * while they stay in its memory, so a replay storm encodes each message
+ * once, and the frame is collected with its event.
+ */
+export function cachedFrames(body: EventBody): (wallEvent: WallEvent) => Buffer {
+  const frames = new WeakMap<WallEvent, Buffer>();
+  return (wallEvent) => {
+    let frame = frames.get(wallEvent);
+    if (frame === undefined) {
+      frame = Buffer.from(encodeEvent({ ...body(wallEvent), id: wallEvent.cursor }));
+      frames.set(wallEvent, frame);
+    }
+    return frame;
+  };
 }
 
+/** The frame of one wall event as every plain stream shares it. */
+export const encodeWallEvent = cachedFrames(jsonEventBody);
+
 /** The frames of several events as one Buffer: one write for all of them. */
-export function joinFrames(events: readonly WallEvent[]): Buffer {
-  if (events.length === 1) return encodeWallEvent(events[0] as WallEvent);
-  return Buffer.concat(events.map(encodeWallEvent));
+export function joinFrames(events: readonly WallEvent[], encode = encodeWallEvent): Buffer {
+  if (events.length === 1) return encode(events[0] as WallEvent);
+  return Buffer.concat(events.map(encode));
 }
 
 /**

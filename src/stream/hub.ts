@@ -87,7 +87,6 @@ interface WallFanout {
 }
 
 export interface HubStats {
-  subscribers: number;
   deliveries: number;
   /** Live writes to streams: several events posted close together go out in one. */
   writes: number;
@@ -99,7 +98,7 @@ export class Hub {
   /** Walls with a pass under way or about to start, taken in turn. */
   #dirty: WallFanout[] = [];
   #flushScheduled = false;
-  /** Open streams in all walls: kept, not summed, for an O(1) subscriber cap. */
+  /** Open streams in all walls (`size`, the metrics' gauge): kept, not summed over walls. */
   #size = 0;
   #deliveries = 0;
   #writes = 0;
@@ -131,7 +130,6 @@ export class Hub {
 
   stats(): HubStats {
     return {
-      subscribers: this.#size,
       deliveries: this.#deliveries,
       writes: this.#writes,
       slowDisconnects: this.#slowDisconnects,

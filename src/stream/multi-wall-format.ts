@@ -1,13 +1,8 @@
 import type { ResetReason, WallEvent } from '../store/store.js';
-import { encodeEvent, encodeReset } from './frames.js';
+import { type EventBody, encodeEvent, encodeReset, jsonEventBody } from './frames.js';
 import { htmlEventBody } from './html-format.js';
 import type { StreamDataFormat, StreamFormat } from './stream-format.js';
 import type { StreamPosition } from './stream-position.js';
-
-function jsonEventBody(wallEvent: WallEvent): { event?: string; data: string } {
-  if (wallEvent.type === 'message') return { data: JSON.stringify(wallEvent.message) };
-  return { event: 'delete', data: JSON.stringify({ id: wallEvent.id }) };
-}
 
 /**
  * A stream that follows several walls. Every event's `id:` is the stream's
@@ -19,7 +14,7 @@ export function multiWallFormat(data: StreamDataFormat): StreamFormat {
   return data === 'json' ? multiWallJson : multiWallHtml;
 }
 
-function multiWall(body: (wallEvent: WallEvent) => { event?: string; data: string }): StreamFormat {
+function multiWall(body: EventBody): StreamFormat {
   return {
     shared: false,
     hubFrames: false,

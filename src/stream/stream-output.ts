@@ -26,12 +26,8 @@ export class StreamOutput {
     readonly slowClientBytes: number,
   ) {}
 
-  get gone(): boolean {
-    return this.socket.destroyed;
-  }
-
   /** Writes `bytes`; false when, with `bounded`, the client is now past the bound. */
-  write(bytes: Buffer | string, nowMs: number, bounded: boolean): boolean {
+  write(bytes: Buffer, nowMs: number, bounded: boolean): boolean {
     const socket = this.socket;
     if (socket.destroyed) return true;
     socket.write(bytes);

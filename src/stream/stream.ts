@@ -28,6 +28,7 @@
 import type { Logger } from 'pino';
 import type { Person } from '../presence/person.js';
 import type { PresenceHandle, PresenceTracker } from '../presence/presence-tracker.js';
+import { PAGE_BYTES } from '../store/page.js';
 import { type MessageStore, type ReadResult, resumeCursor, type WallEvent } from '../store/store.js';
 import { encodeEvent, encodeIdOnly, encodeRetry } from './frames.js';
 import type { Hub } from './hub.js';
@@ -41,13 +42,6 @@ import { type OpenStream, Subscription } from './subscription.js';
 
 /** Events read per store call while replaying after a Last-Event-ID. */
 const REPLAY_PAGE_SIZE = 500;
-
-/**
- * Bytes of events per replay page: a page of long messages stops early and
- * the next read continues from its last cursor, so no page is built or held
- * in one piece larger than this (the same bound as a history read).
- */
-export const REPLAY_PAGE_BYTES = 1024 * 1024;
 
 /** A token's stream is told this long before the token expires (`event: reauth`), and ends when it does. */
 export const REAUTH_LEAD_MS = 30_000;
@@ -96,8 +90,12 @@ export interface StreamRequest {
 export class Stream implements OpenStream {
   readonly subscriptions: readonly Subscription[];
   readonly position: StreamPosition;
-  /** The id the client holds: its Last-Event-ID, then that of the last event written. */
-  #written: string;
+  /**
+   * The id the client holds (its Last-Event-ID, then that of the last event
+   * written) until the stream settles, the one step that reads it; undefined
+   * after, so that live writes do not keep it.
+   */
+  #written: string | undefined;
   #closed = false;
   /** Its place in each wall's presence, left when it closes. */
   readonly #here: PresenceHandle[];
@@ -186,7 +184,7 @@ export class Stream implements OpenStream {
     const bytes =
       frame !== undefined && this.format.hubFrames ? frame : this.format.encode(wall, events, this.position);
     this.position.set(wall, (events.at(-1) as WallEvent).cursor);
-    this.#written = this.position.id();
+    if (this.#written !== undefined) this.#written = this.position.id();
     if (!this.output.write(bytes, nowMs, true)) this.slow();
   }
 
@@ -233,12 +231,12 @@ export class Stream implements OpenStream {
     const { store } = this.context;
     const after = this.position.resumeFrom(wall);
     if (after === undefined) {
-      this.#writeReplay(wall, await store.read(wall, { limit: backlog, maxBytes: REPLAY_PAGE_BYTES }));
+      this.#writeReplay(wall, await store.read(wall, { limit: backlog, maxBytes: PAGE_BYTES }));
       return;
     }
     this.context.onResume?.();
     const limit = Math.max(REPLAY_PAGE_SIZE, backlog);
-    let page = await store.read(wall, { after, limit, maxBytes: REPLAY_PAGE_BYTES });
+    let page = await store.read(wall, { after, limit, maxBytes: PAGE_BYTES });
     if (page.reset !== undefined) {
       this.context.onReset?.();
       this.#writeReplay(wall, newest(page, backlog));
@@ -248,7 +246,7 @@ export class Stream implements OpenStream {
     while (resumeCursor(page) !== page.head && !this.#closed) {
       await this.output.drained();
       const from = this.position.of(wall) as string;
-      page = await store.read(wall, { after: from, limit, maxBytes: REPLAY_PAGE_BYTES });
+      page = await store.read(wall, { after: from, limit, maxBytes: PAGE_BYTES });
       this.#writeReplay(wall, page);
     }
   }
@@ -274,9 +272,10 @@ export class Stream implements OpenStream {
 
   /** An id-only event when the position moved without one, so the client resumes from there. */
   #settle(): void {
+    const written = this.#written;
+    this.#written = undefined;
     const id = this.position.id();
-    if (id === '' || id === this.#written || this.#closed) return;
-    this.#written = id;
+    if (id === '' || id === written || this.#closed) return;
     this.output.write(encodeIdOnly(id), Date.now(), false);
   }
 }

@@ -25,7 +25,6 @@
 import type { PresenceNeed } from '../presence/presence-share.js';
 import type { PresenceSnapshot } from '../presence/presence-snapshot.js';
 import type { WallEvent } from '../store/store.js';
-import { encodeWallEvent } from './frames.js';
 import type { StreamOutput } from './stream-output.js';
 import type { StreamPosition } from './stream-position.js';
 
@@ -89,13 +88,13 @@ export class Subscription {
    * shared format. Returns how many were passed on.
    */
   offer(events: WallEvent[], frame: Buffer, nowMs: number): number {
-    if (this.stream.closed) return 0;
+    // A closed stream's subscriptions are out of the hub's walls already (hub.remove): no check here.
     switch (this.#state) {
       case 'live':
         this.stream.sendLive(this.wall, events, frame, nowMs);
         return events.length;
       case 'replaying':
-        this.#hold(events);
+        this.#hold(events, frame);
         return 0;
       case 'catching-up': {
         const after = this.#after(events);
@@ -107,12 +106,11 @@ export class Subscription {
     }
   }
 
-  #hold(events: WallEvent[]): void {
+  /** `frame`: the events' plain frames joined (the hub's), whose length is what holding them costs. */
+  #hold(events: WallEvent[], frame: Buffer): void {
     const held = (this.#held ??= []);
-    for (const event of events) {
-      held.push(event);
-      this.#heldBytes += encodeWallEvent(event).length;
-    }
+    for (const event of events) held.push(event);
+    this.#heldBytes += frame.length;
     // Same bound and same remedy as a slow socket: the client reconnects and
     // replays from its last event, instead of this process holding its backlog.
     if (this.#heldBytes > this.stream.output.slowClientBytes) this.stream.slow();
