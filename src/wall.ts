@@ -1,6 +1,11 @@
 /** Wall names: 1–64 of `a-z 0-9 _ -`, starting with a letter or digit. */
 const WALL_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
+/** The same rule a character at a time, for what names walls by pattern (auth/wall-patterns.ts). */
+export const WALL_CHARACTER = /^[a-z0-9_-]$/;
+export const WALL_FIRST_CHARACTER = /^[a-z0-9]$/;
+export const MAX_WALL_CHARS = 64;
+
 export const DEFAULT_WALL = 'main';
 
 /** The rule, in words, for error messages. */

@@ -18,7 +18,7 @@
  * `insufficient_scope`. Private walls without a key are refused at start
  * (settings.ts), so every private wall here can be opened by some token.
  */
-import { AuthFailure, listWalls } from './auth-failure.js';
+import { AuthFailure, listNames } from './auth-failure.js';
 import { type Action, can, type Identity } from './identity.js';
 import type { WallPatterns } from './wall-patterns.js';
 
@@ -61,7 +61,7 @@ export class AccessPolicy {
     const refused = this.refused(identity, action, walls);
     if (refused.length === 0) return;
     const one = refused.length === 1;
-    const named = `${one ? 'wall' : 'walls'} ${listWalls(refused)}`;
+    const named = `${one ? 'wall' : 'walls'} ${listNames(refused)}`;
     if (identity !== undefined) {
       throw new AuthFailure('insufficient_scope', `This token cannot ${VERB[action]} ${named}.`);
     }

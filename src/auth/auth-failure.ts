@@ -70,7 +70,7 @@ function quotable(text: string): string {
 }
 
 /** `a`, `a and b`, `a, b and c`: walls named in a message. */
-export function listWalls(walls: readonly string[]): string {
+export function listNames(walls: readonly string[]): string {
   if (walls.length <= 1) return walls.join('');
   return `${walls.slice(0, -1).join(', ')} and ${walls[walls.length - 1]}`;
 }

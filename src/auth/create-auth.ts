@@ -112,11 +112,6 @@ export class Auth {
     return this.verifier.verify(credential.token, credential.via);
   }
 
-  /** Throws the AuthFailure naming every wall of `walls` the identity may not `action` (access.ts). */
-  check(identity: Identity | undefined, action: Action, walls: readonly string[]): void {
-    this.access.check(identity, action, walls);
-  }
-
   /** `POST /api/tickets`: a ticket for reading `walls` with a verified token's identity. */
   issueTicket(identity: Identity, walls: readonly string[]): Promise<IssuedTicket> {
     return this.tickets.issue(identity, walls);

@@ -6,6 +6,7 @@
  * cross-check of the values together, for loadConfig to call once all are
  * parsed.
  */
+import { listNames } from './auth-failure.js';
 import { type PublicKeyFile, readPublicKeyFile } from './public-key-file.js';
 import { parseWallPatternList, WallPatternError, type WallPatterns } from './wall-patterns.js';
 
@@ -182,9 +183,7 @@ export function checkAuthSettings(values: AuthSettingValues): void {
     ['WALLCAST_JWKS_URL', values.jwksUrl],
   ].flatMap(([variable, value]) => (value === undefined ? [] : [variable as string]));
   if (keys.length > 1) {
-    throw new Error(
-      `${keys.slice(0, -1).join(', ')} and ${keys[keys.length - 1]} are ${keys.length === 2 ? 'both' : 'all'} key settings: give one`,
-    );
+    throw new Error(`${listNames(keys)} are ${keys.length === 2 ? 'both' : 'all'} key settings: give one`);
   }
   if (keys.length === 1) return;
   const needKey = 'needs a key: set WALLCAST_JWT_SECRET, WALLCAST_JWT_PUBLIC_KEY or WALLCAST_JWKS_URL';

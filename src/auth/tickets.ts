@@ -22,7 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { AccessPolicy } from './access.js';
-import { AuthFailure, listWalls } from './auth-failure.js';
+import { AuthFailure, listNames } from './auth-failure.js';
 import type { Identity } from './identity.js';
 import { WallPatterns } from './wall-patterns.js';
 
@@ -132,7 +132,7 @@ export class Tickets {
     if (others.length > 0) {
       throw new AuthFailure(
         'ticket_invalid',
-        `This ticket is for ${listWalls(record.walls)}, not ${listWalls(others)}: get one that names every wall of the stream.`,
+        `This ticket is for ${listNames(record.walls)}, not ${listNames(others)}: get one that names every wall of the stream.`,
       );
     }
     return {

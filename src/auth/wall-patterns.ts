@@ -12,15 +12,7 @@
  * most 64 and 128 characters: no input can make it blow up.
  */
 
-/**
- * The characters of wall names (src/wall.ts: 1–64 of `a-z 0-9 _ -`, starting
- * with a letter or digit). Repeated here rather than imported: wall.ts
- * brings the HTTP error family, which nothing in src/auth may import;
- * test/unit/auth-wall-patterns.test.ts keeps the two in step.
- */
-const WALL_CHARACTER = /^[a-z0-9_-]$/;
-const WALL_FIRST_CHARACTER = /^[a-z0-9]$/;
-const MAX_WALL_CHARS = 64;
+import { MAX_WALL_CHARS, WALL_CHARACTER, WALL_FIRST_CHARACTER } from '../wall.js';
 
 /**
  * The longest pattern: a wall name's 64 characters with room for stars

@@ -1,6 +1,7 @@
 /**
- * Where a request's credential comes from (issue 16, "How a token arrives"),
- * and keeping credentials out of logs.
+ * Where a request's credential comes from (issue 16, "How a token arrives").
+ * No credential reaches a log line: the access log writes the path without
+ * its query (app.ts), and no other line writes a request's headers.
  *
  * In order: `Authorization: Bearer <jwt>`; then, where the caller allows
  * tickets (stream URLs only), `?ticket=`; then the token cookie. The first
@@ -17,6 +18,7 @@
  * `Authorization: Bearer`; the caller compares those first and reads a JWT
  * only when neither matched.
  */
+import { parse as parseCookies } from 'hono/utils/cookie';
 import { AuthFailure } from '../auth/auth-failure.js';
 import type { Credential } from '../auth/identity.js';
 
@@ -79,64 +81,12 @@ function queryValues(query: Query, name: string): string[] {
 }
 
 /**
- * A cookie's value from `Cookie` headers (RFC 6265 §5.4: `a=1; b=2`). The
- * first of a name wins: browsers send the most specific path first. Quotes
- * around a value are dropped (§4.1.1).
+ * A cookie's value from `Cookie` headers (RFC 6265 §5.4: `a=1; b=2`), read
+ * by Hono's parser as the pages read theirs. The first of a name wins:
+ * browsers send the most specific path first. Quotes around a value are
+ * dropped (§4.1.1).
  */
 export function cookieValue(header: HeaderValue, name: string): string | undefined {
-  const lines = Array.isArray(header) ? header : header === undefined ? [] : [header];
-  for (const line of lines) {
-    for (const pair of line.split(';')) {
-      const equals = pair.indexOf('=');
-      if (equals === -1 || pair.slice(0, equals).trim() !== name) continue;
-      const value = pair.slice(equals + 1).trim();
-      return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
-    }
-  }
-  return undefined;
-}
-
-/** What a redacted value becomes in a log line. */
-export const REDACTED = '[redacted]';
-
-/** Headers whose values are credentials, lower case (pino's `redact` paths can list them as `req.headers.…`). */
-export const CREDENTIAL_HEADERS = ['authorization', 'proxy-authorization', 'cookie', 'set-cookie'] as const;
-
-/** Query parameters whose values are credentials: the ticket, and the tokens some clients put there anyway. */
-const CREDENTIAL_PARAMS = new Set(['ticket', 'token', 'access_token', 'id_token']);
-
-/**
- * A request target fit for a log line: the values of `ticket`, `token`,
- * `access_token` and `id_token` in its query become `[redacted]`; the rest is
- * kept as sent. `/api/events?walls=a&ticket=abc` → `/api/events?walls=a&ticket=[redacted]`.
- */
-export function redactTarget(target: string): string {
-  const question = target.indexOf('?');
-  if (question === -1) return target;
-  const hash = target.indexOf('#', question);
-  const query = target.slice(question + 1, hash === -1 ? undefined : hash);
-  const redacted = query
-    .split('&')
-    .map((part) => {
-      const equals = part.indexOf('=');
-      const name = equals === -1 ? part : part.slice(0, equals);
-      let decoded: string;
-      try {
-        decoded = decodeURIComponent(name.replace(/\+/g, ' '));
-      } catch {
-        decoded = name;
-      }
-      return CREDENTIAL_PARAMS.has(decoded.toLowerCase()) && equals !== -1 ? `${name}=${REDACTED}` : part;
-    })
-    .join('&');
-  return `${target.slice(0, question + 1)}${redacted}${hash === -1 ? '' : target.slice(hash)}`;
-}
-
-/** A copy of `headers` with every credential header's value `[redacted]`. */
-export function redactHeaders<T extends Record<string, unknown>>(headers: T): T {
-  const copy: Record<string, unknown> = { ...headers };
-  for (const name of Object.keys(copy)) {
-    if ((CREDENTIAL_HEADERS as readonly string[]).includes(name.toLowerCase())) copy[name] = REDACTED;
-  }
-  return copy as T;
+  if (header === undefined) return undefined;
+  return parseCookies(Array.isArray(header) ? header.join('; ') : header, name)[name];
 }

@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import type { AppDeps, AppEnv } from '../app-deps.js';
 import { ApiError } from '../errors.js';
 import { parseCount } from '../http/request.js';
-import { authorize, credentialOf } from '../http/request-identity.js';
+import { authorize } from '../http/request-identity.js';
 import { wallParam } from '../http/validators.js';
 import { MAX_WALLS_LISTED, parseWallListCursor } from '../store/store.js';
 
@@ -26,9 +26,7 @@ export function wallRoutes(deps: AppDeps): Hono<AppEnv> {
       }
       // Who asks, for the private walls they may see: anyone may list the others, so a
       // stale cookie counts as no token here, as on every wall anyone may read (auth/create-auth.ts).
-      const identity = auth.keyConfigured
-        ? await auth.authorize(credentialOf(c.env.incoming, deps), 'read', [])
-        : undefined;
+      const identity = await authorize(c.env.incoming, deps, 'read', []);
       const page = await store.listWalls({ limit, after });
       const walls = page.walls
         .filter(({ wall }) => auth.access.refused(identity, 'read', [wall]).length === 0)

@@ -5,14 +5,6 @@
  * for messages that arrive live; test/e2e/page-render.test.ts checks that
  * the two agree, so a person keeps one colour on every page and in every tab.
  */
-import type { Message } from '../message.js';
-
-/**
- * A message as the page reads it. `authorId` comes with tokens (issue 16):
- * the token's `sub` for a verified author, `null` for an anonymous post;
- * absent on servers that do not have it yet.
- */
-export type ShownMessage = Message & { readonly authorId?: string | null };
 
 /** Colours an avatar can take (`.hue-0` … `.hue-11` in wall.css, each at 4.5:1 or more with white initials). */
 export const AVATAR_HUES = 12;

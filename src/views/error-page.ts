@@ -1,8 +1,7 @@
 import type { ApiError } from '../errors.js';
-import { parseWall } from '../wall.js';
 import { escapeHtml } from './message-html.js';
 import { renderShell } from './page-shell.js';
-import { wallMeant, wallPageOf, wallPagePath } from './wall-path.js';
+import { wallInPath, wallMeant, wallPageOf, wallPagePath } from './wall-path.js';
 
 /**
  * Where the error page's link goes when the path it came from is not known:
@@ -35,7 +34,7 @@ export function renderErrorPage(error: ApiError, requestPath?: string): string {
   const back =
     requestPath === undefined ? BACK_TO_THE_WALL : refused && isPage(requestPath) ? '/' : wallPageOf(requestPath);
   const meant = requestPath === undefined ? undefined : wallMeant(requestPath);
-  const wall = requestPath === undefined ? undefined : wallOf(requestPath);
+  const wall = requestPath === undefined ? undefined : wallInPath(requestPath);
   const heading =
     error.code === 'invalid_wall' ? 'That is not a wall name' : (HEADINGS[error.status] ?? 'Something went wrong');
   // A private wall refused to a reader without a token (issue 16): how access is given, not only that it is not.
@@ -69,17 +68,6 @@ ${access}${suggestion}<p class="actions">${go}${again}<a id="back" href="${escap
     content,
     bodyClass: 'error-page',
   });
-}
-
-/** The wall a path names when it is a valid one (for the bar and the list of walls). */
-function wallOf(path: string): string | undefined {
-  const name = /^\/(?:w|api\/walls)\/([^/?#]+)/.exec(path)?.[1];
-  if (name === undefined) return undefined;
-  try {
-    return parseWall(decodeURIComponent(name));
-  } catch {
-    return undefined;
-  }
 }
 
 /** A page path a person can load again (not an API path). */

@@ -6,7 +6,8 @@
  * goes); the page's script groups live messages the same way
  * (public/timeline.js, with public/authors.js).
  */
-import { authorKey, continuesGroup, type GroupPoint, hueOf, initialsOf, type ShownMessage } from './authors.js';
+import type { Message } from '../message.js';
+import { authorKey, continuesGroup, type GroupPoint, hueOf, initialsOf } from './authors.js';
 import { escapeHtml } from './message-html.js';
 import type { PageClock } from './page-clock.js';
 
@@ -23,7 +24,7 @@ const ANONYMOUS_ICON =
  * the reader's verified id (issue 16), whose groups are marked as theirs;
  * the page's script marks the posts this browser sent.
  */
-export function renderTimeline(messages: readonly ShownMessage[], clock: PageClock, ownAuthorId?: string): string {
+export function renderTimeline(messages: readonly Message[], clock: PageClock, ownAuthorId?: string): string {
   const parts: string[] = [];
   let previous: GroupPoint | undefined;
   let inGroup = false;
@@ -56,8 +57,8 @@ function dayHeading(day: string, instant: string, clock: PageClock): string {
  * the name beside it says who), and the byline. The fragment's own author
  * is hidden inside a group (wall.css): the byline says it once.
  */
-function groupHead(message: ShownMessage, clock: PageClock, own: boolean): string {
-  const authorId = message.authorId ?? null;
+function groupHead(message: Message, clock: PageClock, own: boolean): string {
+  const authorId = message.authorId;
   const anonymous = message.author === '';
   const verified = authorId !== null;
   const classes = ['group', own ? 'own' : ''].filter(Boolean).join(' ');
@@ -80,7 +81,7 @@ function groupHead(message: ShownMessage, clock: PageClock, own: boolean): strin
  * The message's fragment with its time inside its root: the exact minute
  * as the `title`, the clock time as the text (the script makes it relative).
  */
-function withTime(message: ShownMessage, clock: PageClock): string {
+function withTime(message: Message, clock: PageClock): string {
   const close = '</div>';
   if (!message.html.endsWith(close)) return message.html;
   const time = `<time datetime="${escapeHtml(message.createdAt)}" title="${escapeHtml(clock.exact(message.createdAt))}">${escapeHtml(clock.clockTime(message.createdAt))}</time>`;

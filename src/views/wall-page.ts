@@ -1,4 +1,4 @@
-import type { ShownMessage } from './authors.js';
+import type { Message } from '../message.js';
 import { escapeHtml } from './message-html.js';
 import { PageClock } from './page-clock.js';
 import { renderShell } from './page-shell.js';
@@ -8,7 +8,7 @@ import { wallPagePath } from './wall-path.js';
 /** What a page of a wall shows: its newest messages, or a page of its history. */
 export interface WallView {
   /** Oldest first. */
-  messages: readonly ShownMessage[];
+  messages: readonly Message[];
   /** Where the page goes live from: it holds every message of the wall up to this cursor. */
   cursor: string;
   /** Older messages exist before this cursor (the oldest shown): the "Older messages" link asks for them. */

@@ -1,4 +1,4 @@
-import { DEFAULT_WALL, parseWall } from '../wall.js';
+import { DEFAULT_WALL, isWallName } from '../wall.js';
 
 /** The page of `wall`: `/` for the default wall, `/w/{wall}` for the others. */
 export function wallPagePath(wall: string): string {
@@ -8,19 +8,26 @@ export function wallPagePath(wall: string): string {
 /** A path that names a wall: its page, its API (`/api/walls/{wall}/…`). */
 const PATH_OF_A_WALL = /^\/(?:w|api\/walls)\/([^/?#]*)/;
 
+/** The wall a request path names, when it is a wall's name: `/w/dev`, `/api/walls/dev/messages` → `dev`. */
+export function wallInPath(path: string): string | undefined {
+  const name = PATH_OF_A_WALL.exec(path)?.[1];
+  if (name === undefined) return undefined;
+  try {
+    const wall = decodeURIComponent(name);
+    return isWallName(wall) ? wall : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The wall page a request path belongs to, for a "back to the wall" link:
  * `/api/walls/dev/messages` (a no-JS post that failed) → `/w/dev`. Anything
  * else, or a name that is no wall's, → `/`.
  */
 export function wallPageOf(path: string): string {
-  const name = PATH_OF_A_WALL.exec(path)?.[1];
-  if (name === undefined) return '/';
-  try {
-    return wallPagePath(parseWall(decodeURIComponent(name)));
-  } catch {
-    return '/';
-  }
+  const wall = wallInPath(path);
+  return wall === undefined ? '/' : wallPagePath(wall);
 }
 
 /** A wall's page path with something after the name: `/w/Team`, `/w/team/`, `/w/team/extra`. */
@@ -50,9 +57,5 @@ export function wallMeant(path: string): string | undefined {
  */
 export function normaliseWallName(input: string): string | undefined {
   const name = input.trim().replace(/^#/, '').trim().replace(/\s+/g, '-').toLowerCase();
-  try {
-    return parseWall(name);
-  } catch {
-    return undefined;
-  }
+  return isWallName(name) ? name : undefined;
 }
