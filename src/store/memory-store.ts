@@ -7,7 +7,6 @@ import {
   type AppendOptions,
   type EventListener,
   eventBytes,
-  formatWallListCursor,
   IDEMPOTENCY_TTL_MS,
   listedBefore,
   MAX_WALLS_LISTED,
@@ -19,13 +18,13 @@ import {
   type ResetReason,
   retentionSweepMs,
   type StoreLimits,
-  type WallActivity,
   type WallEvent,
   WallLimitError,
   type WallList,
   type WallListPosition,
   type WallListQuery,
   wallListAfter,
+  wallListPage,
 } from './store.js';
 
 interface Entry {
@@ -157,13 +156,7 @@ export class MemoryStore implements MessageStore {
       best.splice(i, 0, candidate);
       if (best.length > limit + 1) best.pop();
     }
-    const walls: WallActivity[] = best.slice(0, limit).map(({ atMs, wall, log }) => ({
-      wall,
-      lastActivityAt: new Date(atMs).toISOString(),
-      head: this.#cursors.format(log.seq),
-    }));
-    const last = best[limit - 1];
-    return best.length > limit && last !== undefined ? { walls, next: formatWallListCursor(last) } : { walls };
+    return wallListPage(best, limit, ({ log }) => this.#cursors.format(log.seq));
   }
 
   /** A wall's head, and the seqs a cursor may name: from just before its oldest event kept up to its newest. */

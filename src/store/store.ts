@@ -306,6 +306,25 @@ export function wallListAfter(after: string | undefined): WallListPosition | und
   return position;
 }
 
+/**
+ * A store's page of its listing from the walls it ranked: `ranked` holds up
+ * to `limit` + 1, newest activity first (the extra one says a page
+ * follows); `headOf` gives each shown wall's head.
+ */
+export function wallListPage<T extends WallListPosition>(
+  ranked: readonly T[],
+  limit: number,
+  headOf: (listed: T) => string,
+): WallList {
+  const walls = ranked.slice(0, limit).map((listed) => ({
+    wall: listed.wall,
+    lastActivityAt: new Date(listed.atMs).toISOString(),
+    head: headOf(listed),
+  }));
+  const last = ranked[limit - 1];
+  return ranked.length > limit && last !== undefined ? { walls, next: formatWallListCursor(last) } : { walls };
+}
+
 /** The messages of a page, dropping delete events. */
 export function messagesOf(events: readonly WallEvent[]): Message[] {
   return events.flatMap((event) => (event.type === 'message' ? [event.message] : []));

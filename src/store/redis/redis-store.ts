@@ -5,11 +5,11 @@ import {
   type AppendOptions,
   BYTES_SLACK,
   type EventListener,
-  formatWallListCursor,
   IDEMPOTENCY_TTL_MS,
   listedBefore,
   MAX_WALLS_LISTED,
   type MessageStore,
+  messagesOf,
   type OlderPage,
   type ReadBeforeQuery,
   type ReadQuery,
@@ -17,13 +17,13 @@ import {
   type ResetReason,
   type StoreLimits,
   StoreOpenError,
-  StoreUnavailableError,
   TRIM_SLACK,
   type WallEvent,
   WallLimitError,
   type WallList,
   type WallListQuery,
   wallListAfter,
+  wallListPage,
 } from '../store.js';
 import { closeClient, connectRedis, reportConnection } from './connect.js';
 import { toEvent } from './entries.js';
@@ -32,7 +32,7 @@ import { RedisKeys } from './keys.js';
 import { PartitionFeeds } from './partition-feeds.js';
 import { redisReady } from './readiness.js';
 import { compareCursors, cursorBefore, formatCursor, newEpoch, parseCursor } from './redis-cursor.js';
-import { surelyNotRun } from './refusals.js';
+import { redisUnavailable } from './refusals.js';
 import { ReplicatedWrites } from './replicated-writes.js';
 import { checkEndpointKind, prepareLayout } from './store-layout.js';
 import { WallAdmission } from './wall-admission.js';
@@ -49,8 +49,6 @@ const FEED_MAX_ENTRIES = 20_000;
 const COMMAND_TIMEOUT_MS = 2000;
 /** How long `open` waits for a first connection before serving anyway (as not ready). */
 const CONNECT_WAIT_MS = 3000;
-/** What a client is told to wait while Redis does not answer. */
-const RETRY_AFTER_SECONDS = 2;
 
 /**
  * One Redis Stream per wall, `{epoch}-{entry id}` as cursors, walls hashed
@@ -194,7 +192,7 @@ export class RedisStreamStore implements MessageStore {
 
   async readBefore(wall: string, query: ReadBeforeQuery): Promise<OlderPage> {
     const { status, events, more } = await this.#read(wall, query.before, 'before', query);
-    const messages = events.flatMap((event) => (event.type === 'message' ? [event.message] : []));
+    const messages = messagesOf(events);
     return status === 'before' ? { messages, more } : { messages, more, reset: status as ResetReason };
   }
 
@@ -269,13 +267,7 @@ export class RedisStreamStore implements MessageStore {
           }
         }),
       );
-      const walls = shown.map(({ wall, atMs, epoch }) => ({
-        wall,
-        lastActivityAt: new Date(atMs).toISOString(),
-        head: formatCursor(epoch, heads.get(wall) ?? '0-0'),
-      }));
-      const last = shown.at(-1);
-      return listed.length > limit && last !== undefined ? { walls, next: formatWallListCursor(last) } : { walls };
+      return wallListPage(listed, limit, ({ wall, epoch }) => formatCursor(epoch, heads.get(wall) ?? '0-0'));
     });
   }
 
@@ -351,7 +343,7 @@ export class RedisStreamStore implements MessageStore {
       await this.#prepare();
     } catch (error) {
       if (error instanceof StoreOpenError) this.log.error({ err: error }, `redis: ${error.message}`);
-      throw this.#unavailable(operation, error, true);
+      throw redisUnavailable(operation, error, true);
     }
   }
 
@@ -360,15 +352,7 @@ export class RedisStreamStore implements MessageStore {
     try {
       return await command();
     } catch (error) {
-      throw this.#unavailable(operation, error, options.certain);
+      throw redisUnavailable(operation, error, options.certain);
     }
-  }
-
-  #unavailable(operation: 'post' | 'read' | 'delete', error: unknown, certain: boolean): StoreUnavailableError {
-    return new StoreUnavailableError(`Redis did not answer the ${operation}.`, {
-      cause: error,
-      retryAfterSeconds: RETRY_AFTER_SECONDS,
-      uncertain: !certain && !surelyNotRun(error),
-    });
   }
 }

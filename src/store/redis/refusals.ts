@@ -1,3 +1,8 @@
+import { StoreUnavailableError } from '../store.js';
+
+/** How long a client waits before trying again when Redis did not answer. */
+export const RETRY_AFTER_SECONDS = 2;
+
 /**
  * Whether a failed Redis command surely did not run (issue 19: "errors say
  * the truth"). A refusal Redis sends before it runs anything, or an error
@@ -28,4 +33,17 @@ export function surelyNotRun(error: unknown): boolean {
 /** A redirection or a cluster in transition: sending the same command again, where the slot is now, is safe. */
 export function worthRetrying(error: unknown): boolean {
   return error instanceof Error && /^(MOVED|ASK|TRYAGAIN|CLUSTERDOWN)\b/.test(error.message);
+}
+
+/**
+ * The store unavailable because Redis did not answer `operation`: certain
+ * (nothing stored) when the caller knows the command never went out or
+ * Redis refused it before running it, else uncertain.
+ */
+export function redisUnavailable(operation: 'post' | 'read' | 'delete', error: unknown, certain = false) {
+  return new StoreUnavailableError(`Redis did not answer the ${operation}.`, {
+    cause: error,
+    retryAfterSeconds: RETRY_AFTER_SECONDS,
+    uncertain: !certain && !surelyNotRun(error),
+  });
 }

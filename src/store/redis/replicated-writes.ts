@@ -21,7 +21,7 @@
 import type { RedisEndpoint } from '../../config-store.js';
 import { StoreUnavailableError } from '../store.js';
 import { closeClient, connected, connectRedis, isCluster } from './connect.js';
-import { surelyNotRun, worthRetrying } from './refusals.js';
+import { RETRY_AFTER_SECONDS, redisUnavailable, worthRetrying } from './refusals.js';
 import { defineWallCommands, type ScriptedClient, type ScriptedPipeline, type WallCommands } from './wall-commands.js';
 
 /** How long WAIT waits for the replicas: their acknowledgement takes a round trip; well within the command timeout. */
@@ -30,8 +30,6 @@ const WAIT_TIMEOUT_MS = 1000;
 const WRITE_ATTEMPTS = 4;
 /** Pause before sending a redirected write again, as ioredis does for its own. */
 const REDIRECT_PAUSE_MS = 100;
-/** What a client is told to wait when a write could not be made or confirmed. */
-const RETRY_AFTER_SECONDS = 2;
 
 export type WriteOperation = 'post' | 'delete';
 
@@ -95,11 +93,7 @@ export class ReplicatedWrites {
           await this.#followRedirection();
           continue;
         }
-        throw new StoreUnavailableError(`Redis did not answer the ${operation}.`, {
-          cause: error,
-          retryAfterSeconds: RETRY_AFTER_SECONDS,
-          uncertain: !surelyNotRun(error),
-        });
+        throw redisUnavailable(operation, error);
       }
     }
   }

@@ -172,13 +172,12 @@ else
 end
 redis.call('HSET', ids_key, message_id, entry)
 redis.call('HSET', meta_key, 'head', entry)
-redis.call('HINCRBY', meta_key, 'bytes', #json)
+local bytes = redis.call('HINCRBY', meta_key, 'bytes', #json)
 redis.call('ZADD', active_key, ms_of(entry), wall)
 redis.call('XADD', feed_key, 'MAXLEN', '~', feed_length, '*',
   'w', wall, 'e', epoch, 'c', entry, 't', 'message', 'id', message_id, 'j', json)
 
 local length = redis.call('XLEN', events_key)
-local bytes = tonumber(redis.call('HGET', meta_key, 'bytes'))
 if length > history + slack_rows or bytes > history_bytes + slack_bytes then
   trim_oldest(events_key, meta_key, ids_key, keys_key, function(_, rows, kept_bytes)
     return rows > history or kept_bytes > history_bytes
@@ -289,8 +288,8 @@ local entry = redis.call('HGET', ids_key, message_id)
 if not entry then return false end
 local found = redis.call('XRANGE', events_key, entry, entry)
 redis.call('XDEL', events_key, entry)
-if found[1] then forget(ids_key, keys_key, found[1]) end
-redis.call('HDEL', ids_key, message_id)
+-- forget drops the id with its entry; an id whose entry is gone (trimmed meanwhile) is dropped alone.
+if found[1] then forget(ids_key, keys_key, found[1]) else redis.call('HDEL', ids_key, message_id) end
 local cursor = redis.call('XADD', events_key, '*', 't', 'delete', 'id', message_id)
 redis.call('HSET', meta_key, 'head', cursor)
 redis.call('ZADD', active_key, ms_of(cursor), wall)

@@ -36,8 +36,3 @@ export function streamIdBefore(id: string): string {
   if (ms === '0') return '0-0';
   return `${BigInt(ms) - 1n}-${U64_MAX}`;
 }
-
-/** The milliseconds part of an id: Redis's clock when it added the entry. */
-export function streamIdMs(id: string): number {
-  return Number(id.slice(0, id.indexOf('-')));
-}

@@ -111,6 +111,8 @@ export interface WallRow {
   rows: number;
   bytes: number;
   trimmedUpto: number;
+  /** The wall's newest seq (its head), kept by every commit; `trimmedUpto` once nothing is left. */
+  lastSeq: number;
 }
 
 /** A wall as listWalls selects it. */
@@ -142,8 +144,7 @@ export function prepareStatements(db: Database.Database) {
     saveTrim: db.prepare(
       'UPDATE walls SET rows = rows - ?, bytes = bytes - ?, trimmed_upto = max(trimmed_upto, ?) WHERE wall = ?',
     ),
-    wall: db.prepare('SELECT rows, bytes, trimmed_upto AS trimmedUpto FROM walls WHERE wall = ?'),
-    head: db.prepare('SELECT max(seq) AS seq FROM events WHERE wall = ?'),
+    wall: db.prepare('SELECT rows, bytes, trimmed_upto AS trimmedUpto, last_seq AS lastSeq FROM walls WHERE wall = ?'),
     after: db.prepare('SELECT seq, type, id, json, bytes FROM events WHERE wall = ? AND seq > ? ORDER BY seq LIMIT ?'),
     // Newest first; a fresh read asks for the messages before a seq past every other.
     older: db.prepare(

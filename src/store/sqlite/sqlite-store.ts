@@ -7,7 +7,6 @@ import { takePage } from '../page.js';
 import {
   type AppendOptions,
   type EventListener,
-  formatWallListCursor,
   IDEMPOTENCY_TTL_MS,
   MAX_WALLS_LISTED,
   type MessageStore,
@@ -23,6 +22,7 @@ import {
   type WallList,
   type WallListQuery,
   wallListAfter,
+  wallListPage,
 } from '../store.js';
 import { openDatabaseFile } from './database-file.js';
 import { type ActivityRow, type EventRow, prepareStatements, type Statements, type WallRow } from './schema.js';
@@ -148,13 +148,7 @@ export class SqliteStore implements MessageStore {
           ? this.#statements.walls.all(limit + 1)
           : this.#statements.wallsAfter.all(after.atMs, after.wall, limit + 1)) as ActivityRow[],
     );
-    const walls = rows.slice(0, limit).map((row) => ({
-      wall: row.wall,
-      lastActivityAt: new Date(row.atMs).toISOString(),
-      head: this.#cursors.format(row.lastSeq),
-    }));
-    const last = rows[limit - 1];
-    return rows.length > limit && last !== undefined ? { walls, next: formatWallListCursor(last) } : { walls };
+    return wallListPage(rows, limit, (row) => this.#cursors.format(row.lastSeq));
   }
 
   async get(wall: string, id: string): Promise<Message | undefined> {
@@ -210,9 +204,8 @@ export class SqliteStore implements MessageStore {
 
   /** A wall's head, and the seq just before its oldest event kept (cursors before it are trimmed). */
   #span(wall: string): { head: string; trimmedUpto: number } {
-    const trimmedUpto = (this.#statements.wall.get(wall) as WallRow | undefined)?.trimmedUpto ?? 0;
-    const headSeq = (this.#statements.head.get(wall) as { seq: number | null }).seq ?? trimmedUpto;
-    return { head: this.#cursors.format(headSeq), trimmedUpto };
+    const row = this.#statements.wall.get(wall) as WallRow | undefined;
+    return { head: this.#cursors.format(row?.lastSeq ?? 0), trimmedUpto: row?.trimmedUpto ?? 0 };
   }
 
   /** A page of a wall's messages before `seq`, oldest first (one row more is read, for `more`). */
