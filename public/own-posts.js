@@ -20,11 +20,6 @@ function load() {
   }
 }
 
-/** @param {string} id */
-export function isOwnPost(id) {
-  return load().includes(id);
-}
-
 /** @returns {Set<string>} */
 export function ownPosts() {
   return new Set(load());

@@ -31,7 +31,7 @@ export const TIME_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
  * @param {Date} when
  * @param {number} nowMs
  */
-export function describeTime(when, nowMs) {
+function describeTime(when, nowMs) {
   const seconds = Math.round((nowMs - when.getTime()) / 1000);
   if (seconds < JUST_NOW_S) return 'just now';
   const minutes = Math.round(seconds / 60);
@@ -76,7 +76,7 @@ export function timeElement(createdAt) {
  * @param {HTMLTimeElement} time
  * @param {number} nowMs
  */
-export function refreshTime(time, nowMs) {
+function refreshTime(time, nowMs) {
   const value = time.dateTime;
   if (/^\d{4}-\d{2}-\d{2}$/.test(value)) {
     const label = dayLabel(value, nowMs);
