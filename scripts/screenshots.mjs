@@ -72,6 +72,30 @@ function conversation(zone) {
   ];
 }
 
+/**
+ * Takes `page` off `wall`'s page and waits until the time the list of walls
+ * keeps for that visit is written and stays (Chromium may run a left page's
+ * pagehide after the next page loads): a message posted after it is news.
+ * @param {import('playwright-core').Page} page
+ * @param {string} base
+ * @param {string} wall
+ */
+async function leftWall(page, base, wall) {
+  const left = await page.evaluate(() => Date.now());
+  await page.goto(`${base}/healthz`);
+  let last = -1;
+  for (let tries = 0; tries < 50; tries++) {
+    const seen = await page.evaluate(
+      (w) => Number(JSON.parse(localStorage.getItem('wallcast:seen-walls') ?? '{}')[w] ?? 0),
+      wall,
+    );
+    if (seen >= left && seen === last) return;
+    last = seen;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`#${wall}: the time it was left was never written`);
+}
+
 async function main() {
   const dir = mkdtempSync(join(tmpdir(), 'wallcast-screenshots-'));
   // Tokens once the server has them (issue 16): Priya posts verified.
@@ -126,6 +150,7 @@ async function main() {
       const page = await context.newPage();
       // The walls this browser opened lately, for the list.
       for (const wall of ['ops', 'releases']) await page.goto(`${server.url}/w/${wall}`);
+      await leftWall(page, server.url, 'releases');
       await page.goto(`${server.url}/w/${WALL}`);
       await page.waitForSelector('#status[data-state="live"]', { timeout: 10_000 });
       await page.fill('#compose-author', 'Alex Kim');

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Message } from '../../src/message.js';
 import { createMessage } from '../../src/posting.js';
 import type { RunningServer } from '../../src/server.js';
-import { launchChromium, openTab, shownBodies, shownIds, shows } from '../support/browser.js';
+import { launchChromium, leaveWall, openTab, shownBodies, shownIds, shows } from '../support/browser.js';
 import { until } from '../support/deadlines.js';
 import { getJson, postJson } from '../support/http.js';
 import { startTestServer } from '../support/server.js';
@@ -187,9 +187,11 @@ describe.skipIf(withoutChromium())('older messages and other walls', () => {
     for (const wall of ['unread-a', 'unread-b', 'unread-c']) {
       await postJson(server.url, `/api/walls/${wall}/messages`, { body: 'before', author: 'Ann' });
     }
-    for (const wall of ['unread-a', 'unread-b'])
-      await (await openTab(context, `${server.url}/w/${wall}`, false)).page.close();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    const looker = await context.newPage();
+    for (const wall of ['unread-a', 'unread-b']) {
+      await looker.goto(`${server.url}/w/${wall}`);
+      await leaveWall(looker, server.url, wall);
+    }
     for (const wall of ['unread-a', 'unread-c']) {
       await postJson(server.url, `/api/walls/${wall}/messages`, { body: 'after', author: 'Bob' });
     }
@@ -216,7 +218,9 @@ describe.skipIf(withoutChromium())('older messages and other walls', () => {
     ).toBe('700');
 
     // Looked at again: no longer marked. A message meanwhile shows when the tab is shown again.
-    await (await openTab(context, `${server.url}/w/unread-a`, false)).page.close();
+    await looker.goto(`${server.url}/w/unread-a`);
+    await leaveWall(looker, server.url, 'unread-a');
+    await looker.close();
     await postJson(server.url, '/api/walls/unread-b/messages', { body: 'on the wall shown', author: 'Bob' });
     await page.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
     await until('unread-a no longer marked', 5000, async () => (await marked('active-walls')).length === 0);

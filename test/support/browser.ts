@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { until } from './deadlines.js';
 import { CHROMIUM } from './services.js';
 
 /** Headless, no sandbox (containers), nothing the browser would fetch for itself. */
@@ -191,4 +192,26 @@ export function smallTargets(page: Page, minPx = 44): Promise<string[]> {
     }
     return small;
   }, minPx);
+}
+
+/**
+ * Takes `page` off `wall`'s page (to the same origin's /healthz) and waits
+ * until the time the list of walls keeps for that visit is written and
+ * stays: a page that is left writes when it was last seen (pagehide), and
+ * Chromium may run that after the next page has loaded. A test that posts
+ * "since the reader looked" posts after this.
+ */
+export async function leaveWall(page: Page, base: string, wall: string): Promise<void> {
+  const left = await page.evaluate(() => Date.now());
+  await page.goto(`${base}/healthz`);
+  const seen = () =>
+    page.evaluate((w) => Number(JSON.parse(localStorage.getItem('wallcast:seen-walls') ?? '{}')[w] ?? 0), wall);
+  let last = -1;
+  await until(`#${wall} seen when it was left`, 5000, async () => {
+    const now = await seen();
+    const settled = now >= left && now === last;
+    last = now;
+    if (!settled) await new Promise((resolve) => setTimeout(resolve, 100));
+    return settled;
+  });
 }
